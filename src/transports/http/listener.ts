@@ -1,0 +1,157 @@
+import http from 'node:http'
+import http2 from 'node:http2'
+import type { Socket } from 'node:net'
+import { problemOf } from '../../protocol/errors.js'
+
+export type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void
+
+export interface ListenerOptions {
+  readonly maxHeaderBytes: number
+  readonly headersTimeoutMs: number
+  readonly requestTimeoutMs: number
+  readonly keepAliveTimeoutMs: number
+  /** Closes a connection with no traffic for this long. */
+  readonly idleTimeoutMs: number
+  readonly maxConnections: number
+  readonly maxConnectionsPerClient: number
+  /** PEM certificate and key: the port then speaks TLS, HTTP/2 and HTTP/1.1 chosen by ALPN. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer }
+}
+
+/**
+ * One port for HTTP/1.1 and cleartext HTTP/2 (h2c with prior knowledge): the first bytes of a
+ * connection tell which. The HTTP/1.1 server owns the port, so its timeouts, upgrades (WebSocket)
+ * and connection tracking work as usual; HTTP/2 connections are handed to a second server that
+ * shares the same request handler.
+ */
+export class Listener {
+  readonly http1: http.Server
+  readonly http2: http2.Http2Server
+  /** With TLS, the server that owns the port (HTTP/2 with HTTP/1.1 fallback); else undefined. */
+  readonly secure: http2.Http2SecureServer | undefined
+  readonly #sessions = new Set<http2.ServerHttp2Session>()
+  readonly #perClient = new Map<string, number>()
+  readonly #options: ListenerOptions
+  /** HTTP/1.1 responses not yet finished: told to close their connection when draining. */
+  readonly #inFlight = new Set<http.ServerResponse>()
+  /** Connections that have sent nothing yet, so neither server knows them. */
+  readonly #silent = new Set<Socket>()
+  #draining = false
+
+  constructor(handler: RequestHandler, options: ListenerOptions) {
+    this.#options = options
+    this.http1 = http.createServer({
+      maxHeaderSize: options.maxHeaderBytes,
+      headersTimeout: options.headersTimeoutMs,
+      requestTimeout: options.requestTimeoutMs,
+      keepAliveTimeout: options.keepAliveTimeoutMs,
+    })
+    this.http1.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      if (this.#draining) res.shouldKeepAlive = false
+      else {
+        this.#inFlight.add(res)
+        res.once('close', () => this.#inFlight.delete(res))
+      }
+      handler(req, res)
+    })
+    this.http1.setTimeout(options.idleTimeoutMs)
+    this.http1.maxConnections = options.maxConnections
+    this.http2 = http2.createServer({
+      maxSessionMemory: 32,
+      settings: { maxHeaderListSize: options.maxHeaderBytes },
+    })
+    this.http2.on(
+      'request',
+      handler as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+    )
+    this.http2.on('session', (session) => {
+      this.#sessions.add(session)
+      session.setTimeout(options.idleTimeoutMs, () => session.close())
+      session.on('close', () => this.#sessions.delete(session))
+    })
+    this.secure = options.tls
+      ? http2.createSecureServer({
+          cert: options.tls.cert,
+          key: options.tls.key,
+          allowHTTP1: true,
+          maxSessionMemory: 32,
+          settings: { maxHeaderListSize: options.maxHeaderBytes },
+        })
+      : undefined
+    if (this.secure) {
+      this.secure.on(
+        'request',
+        handler as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+      )
+      this.secure.on('session', (session) => {
+        this.#sessions.add(session)
+        session.setTimeout(options.idleTimeoutMs, () => session.close())
+        session.on('close', () => this.#sessions.delete(session))
+      })
+      this.secure.setTimeout(options.idleTimeoutMs)
+      this.secure.maxConnections = options.maxConnections
+    }
+    const [serveHttp1] = this.http1.listeners('connection') as ((socket: Socket) => void)[]
+    this.http1.removeAllListeners('connection')
+    this.http1.on('connection', (socket: Socket) => this.#accept(socket, serveHttp1))
+  }
+
+  /** The server that listens on the port. */
+  get main(): http.Server | http2.Http2SecureServer {
+    return this.secure ?? this.http1
+  }
+
+  /**
+   * Starts a graceful stop: HTTP/2 sessions get GOAWAY, and HTTP/1.1 responses still to come close
+   * their connection instead of keeping it alive, so no client is left on a closing server.
+   */
+  drain(): void {
+    this.#draining = true
+    for (const res of this.#inFlight) if (!res.headersSent) res.shouldKeepAlive = false
+    this.#inFlight.clear()
+    for (const session of this.#sessions) session.close()
+    for (const socket of this.#silent) socket.destroy()
+  }
+
+  #accept(socket: Socket, serveHttp1: (socket: Socket) => void): void {
+    const client = socket.remoteAddress ?? ''
+    const count = (this.#perClient.get(client) ?? 0) + 1
+    this.#perClient.set(client, count)
+    socket.once('close', () => {
+      const left = (this.#perClient.get(client) ?? 1) - 1
+      if (left <= 0) this.#perClient.delete(client)
+      else this.#perClient.set(client, left)
+    })
+    if (count > this.#options.maxConnectionsPerClient) {
+      socket.end(tooManyConnections(this.#options.maxConnectionsPerClient))
+      return
+    }
+    if (this.#draining) return void socket.destroy()
+    const silent = setTimeout(() => socket.destroy(), this.#options.headersTimeoutMs)
+    this.#silent.add(socket)
+    socket.once('close', () => {
+      clearTimeout(silent)
+      this.#silent.delete(socket)
+    })
+    socket.on('error', () => socket.destroy())
+    socket.once('readable', () => {
+      clearTimeout(silent)
+      this.#silent.delete(socket)
+      const head: Buffer | null = socket.read(4) ?? socket.read()
+      if (head === null) return void socket.destroy()
+      socket.unshift(head)
+      if (head.toString('latin1', 0, 4) === 'PRI ') this.http2.emit('connection', socket)
+      else serveHttp1.call(this.http1, socket)
+    })
+  }
+}
+
+function tooManyConnections(limit: number): string {
+  const body = JSON.stringify(
+    problemOf('rate_limited', `too many connections from this client (limit ${limit})`),
+  )
+  return (
+    'HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/problem+json\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  )
+}
