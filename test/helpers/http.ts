@@ -1,0 +1,45 @@
+import { type Dispatcher, request } from 'undici'
+
+export interface JsonResponse<T = unknown> {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: T
+  text: string
+}
+
+/** One HTTP request with undici; the body is parsed as JSON when it is JSON. */
+export async function call<T = Record<string, unknown>>(
+  url: string,
+  options: {
+    method?: string
+    body?: string | Buffer
+    headers?: Record<string, string>
+    signal?: AbortSignal
+    /** Another client than the default one (its own connections). */
+    dispatcher?: Dispatcher
+  } = {},
+): Promise<JsonResponse<T>> {
+  const res = await request(url, {
+    method: (options.method ?? (options.body === undefined ? 'GET' : 'POST')) as 'GET',
+    body: options.body,
+    headers: options.headers,
+    signal: options.signal,
+    dispatcher: options.dispatcher,
+  })
+  const text = await res.body.text()
+  const type = String(res.headers['content-type'] ?? '')
+  const body = (type.includes('json') && text ? JSON.parse(text) : text) as T
+  return { status: res.statusCode, headers: res.headers, body, text }
+}
+
+export function postJson<T = Record<string, unknown>>(
+  url: string,
+  value: unknown,
+  headers: Record<string, string> = {},
+) {
+  return call<T>(url, {
+    method: 'POST',
+    body: JSON.stringify(value),
+    headers: { 'content-type': 'application/json', ...headers },
+  })
+}
