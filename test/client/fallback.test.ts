@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ChannelMessage, connect } from '../../client/node.js'
-import { type TestProxy, startProxy } from '../helpers/proxy.js'
+import { startProxy, type TestProxy } from '../helpers/proxy.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 import { waitUntil } from '../helpers/wait.js'
 
