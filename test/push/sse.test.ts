@@ -55,6 +55,8 @@ describe('server-sent events', () => {
     await publish(url, 'sse:a', 'before')
     const received = listen(url, ['sse:a', 'sse:b', 'sse:c'], '&after=0')
     await waitUntil(() => received.messages.length === 1, { what: 'the retained message' })
+    // Even the first event, sent while later channels are still subscribing, carries the whole vector.
+    expect(received.ids[0]).toBe('sse:a:1,sse:b:0,sse:c:0')
     for (let i = 0; i < 15; i++) for (const c of ['sse:a', 'sse:b', 'sse:c']) await publish(url, c, { i })
     await waitUntil(() => received.messages.length === 46, { what: 'every message' })
     expect(offsetsOf(received, 'sse:a')).toEqual(range(1, 16))

@@ -39,6 +39,8 @@ export class SseStream implements Consumer {
   readonly #broker: Broker
   readonly #options: SseOptions
   readonly #subscriptions: Subscription[] = []
+  /** Last offset sent per channel (unknown for a live start until subscribed), in request order. */
+  readonly #positions = new Map<string, number | undefined>()
   #chunk = ''
   #flushing = false
   #closed = false
@@ -73,11 +75,14 @@ export class SseStream implements Consumer {
     res.on('close', () => this.close())
     res.on('drain', () => this.#drained())
     this.#keepAlive = setInterval(() => this.#write(': keep-alive\n\n'), this.#options.keepAliveMs)
+    // Known before the first delivery, which may come while later channels are still subscribing.
+    for (const [channel, after] of start) this.#positions.set(channel, after)
     try {
       for (const [channel, after] of start) {
         const subscription = await this.#broker.subscribe(channel, after, this)
         if (this.#closed) return this.#broker.unsubscribe(subscription)
         this.#subscriptions.push(subscription)
+        if (this.#positions.get(channel) === undefined) this.#positions.set(channel, subscription.position)
       }
     } catch (error) {
       this.#write(
@@ -92,8 +97,8 @@ export class SseStream implements Consumer {
     const dataOf = this.#options.dataOf ?? ((m: Message) => m.encoded('json', encodeMessageJson))
     let chunk = ''
     for (const message of messages) {
-      const id =
-        this.#subscriptions.length <= 1 ? String(message.offset) : this.#vector(subscription, message.offset)
+      this.#positions.set(subscription.channel, message.offset)
+      const id = this.#positions.size <= 1 ? String(message.offset) : this.#vector()
       chunk += `id: ${id}\nevent: ${eventOf ? eventOf(message) : 'message'}\ndata: ${dataOf(message)}\n\n`
     }
     this.#write(chunk)
@@ -115,9 +120,12 @@ export class SseStream implements Consumer {
     this.#res.end()
   }
 
-  /** Every channel's position, with `offset` for the one being delivered (not yet recorded). */
-  #vector(current: Subscription, offset: number): string {
-    return this.#subscriptions.map((s) => `${s.channel}:${s === current ? offset : s.position}`).join(',')
+  /** Every channel's position; a channel still without one is left out (it resumes live). */
+  #vector(): string {
+    let vector = ''
+    for (const [channel, position] of this.#positions)
+      if (position !== undefined) vector += `${vector ? ',' : ''}${channel}:${position}`
+    return vector
   }
 
   #write(text: string): void {
