@@ -10,7 +10,16 @@ const root = here.includes(`${join('dist', 'test')}`) ? join(here, '..', '..', '
 const guide = join(root, 'docs', 'getting-started.md')
 const snippets = snippetsOf(guide)
 
-const PATTERNS = ['Request/response', 'Short polling', 'Long polling', 'Publish/subscribe with the SDK']
+const PATTERNS = [
+  'Request/response',
+  'Short polling',
+  'Long polling',
+  'Server-sent events',
+  'WebSocket',
+  'Publish/subscribe with the SDK',
+  'Jobs',
+  'RPC',
+]
 
 let server: TestServer
 beforeAll(async () => {

@@ -48,7 +48,9 @@ export function runSnippet(
   url: string,
   timeoutMs = 30_000,
 ): Promise<{ code: number; output: string }> {
-  const code = snippet.code.replaceAll('http://127.0.0.1:7070', url)
+  const code = snippet.code
+    .replaceAll('http://127.0.0.1:7070', url)
+    .replaceAll('ws://127.0.0.1:7070', url.replace(/^http/, 'ws'))
   let command: string[]
   if (snippet.language === 'sh') command = ['bash', '-euo', 'pipefail', '-c', code]
   else {
