@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net'
 import { EventSource } from 'eventsource'
 import { afterEach, describe, expect, it } from 'vitest'
 import { call } from '../helpers/http.js'
@@ -73,5 +74,41 @@ describe('presence', () => {
     const bad = await call<{ code: string }>(`${server.url}/v1/events?channel=a&client=no%20spaces`)
     expect(bad.status).toBe(400)
     expect(bad.body.code).toBe('invalid_parameter')
+  })
+
+  it('announces a join and a leave within 100 ms, and a client that vanishes after the ping timeout', async () => {
+    const pingIntervalMs = 300
+    server = await startTestServer({
+      namespaces: [{ pattern: 'room:*', presence: true }],
+      push: { pingIntervalMs },
+    })
+    const { url } = server
+    const observer = await ws(url, 'observer')
+    await observer.request({ op: 'sub', channel: '$presence:room:2' })
+    const events = () => observer.messages('$presence:room:2').map((f: Frame) => f.data as { event: string })
+    const eventAt = async (n: number) => {
+      await observer.until(() => (events().length === n ? true : undefined))
+      return performance.now()
+    }
+
+    const carol = await ws(url, 'carol')
+    await carol.request({ op: 'sub', channel: 'room:2' })
+    const subscribed = performance.now()
+    expect((await eventAt(1)) - subscribed).toBeLessThan(100)
+    const leaving = performance.now()
+    carol.close()
+    expect((await eventAt(2)) - leaving).toBeLessThan(100)
+
+    // Dave's machine drops off the network: no close frame, no FIN, and no pong to the server's pings.
+    const dave = await ws(url, 'dave')
+    await dave.request({ op: 'sub', channel: 'room:2' })
+    await eventAt(3)
+    ;(dave.socket as unknown as { _socket: Socket })._socket.pause()
+    const vanished = performance.now()
+    const left = await eventAt(4)
+    expect(events()[3]).toEqual({ event: 'leave', channel: 'room:2', client: 'dave' })
+    // It is dropped at the second ping it leaves unanswered: after one interval, within two.
+    expect(left - vanished).toBeGreaterThan(pingIntervalMs * 0.5)
+    expect(left - vanished).toBeLessThan(pingIntervalMs * 2 + 500)
   })
 })
