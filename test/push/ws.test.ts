@@ -161,6 +161,29 @@ describe('WebSocket', () => {
     expect((await ws.closed).code).toBe(1009)
   })
 
+  it('refuses a subscription over the limit, and the other subscriptions go on', async () => {
+    const { url } = await start({ limits: { subscriptionsPerConnection: 2 } })
+    const ws = await open(url)
+    expect(await ws.request({ op: 'sub', channel: 'lim:a' })).toMatchObject({ op: 'ok' })
+    expect(await ws.request({ op: 'sub', channel: 'lim:b' })).toMatchObject({ op: 'ok' })
+    expect(await ws.request({ op: 'sub', channel: 'lim:c' })).toMatchObject({
+      op: 'error',
+      code: 'too_many_subscriptions',
+    })
+    await publish(url, 'lim:a', 'still here')
+    await publish(url, 'lim:c', 'not for us')
+    await ws.until(() => (ws.messages('lim:a').length === 1 ? true : undefined))
+    expect(ws.messages('lim:a')[0]).toMatchObject({ offset: 1, data: 'still here' })
+    // Freeing a slot lets a new subscription in.
+    expect(await ws.request({ op: 'unsub', channel: 'lim:b' })).toMatchObject({ op: 'ok' })
+    expect(await ws.request({ op: 'sub', channel: 'lim:c', after: 0 })).toMatchObject({ op: 'ok' })
+    await ws.until(() => (ws.messages('lim:c').length === 1 ? true : undefined))
+    // Over SSE, a stream asking for more channels than the limit is refused before it starts.
+    const sse = await call<{ code: string }>(`${url}/v1/events?channel=x&channel=y&channel=z`)
+    expect(sse.status).toBe(429)
+    expect(sse.body.code).toBe('too_many_subscriptions')
+  })
+
   it('moves a subscriber that stops reading to catch-up, then closes it past the second bound', async () => {
     const { url } = await start({ limits: { pushBufferBytes: 16 * 1024, slowConsumerMs: 1000 } })
     const stats = async () =>
