@@ -124,4 +124,15 @@ export interface JobStore {
   /** Jobs of a queue in a state, oldest first. */
   list(queue: string, state: JobState, limit: number): Promise<JobRecord[]>
   counts(queue: string): Promise<Record<JobState, number>>
+  /** A shared engine tells each node what other nodes did, so its claims and timer wake at once. */
+  onNotice?(listener: JobNoticeListener): () => void
 }
+
+/** Another node queued a job on `queue`, or set a lease or delay that ends at `dueAt`; `resync`: look again. */
+export interface JobNotice {
+  readonly queue?: string
+  readonly dueAt?: number
+  readonly resync?: boolean
+}
+
+export type JobNoticeListener = (notice: JobNotice) => void

@@ -37,11 +37,19 @@ export class Jobs {
   readonly #versions = new Map<string, number>()
   #timer: { at: number; handle: NodeJS.Timeout } | undefined
   #draining = false
+  #stopNotices: (() => void) | undefined
 
   constructor(broker: Broker, limits: JobsLimits, random: () => number = Math.random) {
     this.#broker = broker
     this.#limits = limits
     this.#random = random
+  }
+
+  /** Claims held waiting for a job, on this node. */
+  get waitingClaims(): number {
+    let count = 0
+    for (const waiters of this.#waiters.values()) count += waiters.length
+    return count
   }
 
   get #store() {
@@ -50,6 +58,14 @@ export class Jobs {
 
   /** Arms the timer from what the engine holds (leases and delays survive a restart). */
   async start(): Promise<void> {
+    this.#stopNotices ??= this.#store.onNotice?.((notice) => {
+      if (notice.queue !== undefined) this.#wake(notice.queue, 1)
+      if (notice.dueAt !== undefined) this.#arm(notice.dueAt)
+      if (notice.resync) {
+        for (const queue of [...this.#waiters.keys()]) this.#wake(queue, Number.POSITIVE_INFINITY)
+        void this.start().catch(() => this.#arm(Date.now() + 1000))
+      }
+    })
     const next = await this.#store.nextDue()
     if (next !== undefined) this.#arm(next)
   }
@@ -173,6 +189,7 @@ export class Jobs {
   }
 
   close(): void {
+    this.#stopNotices?.()
     this.drain()
     if (this.#timer) clearTimeout(this.#timer.handle)
     this.#timer = undefined

@@ -8,7 +8,6 @@ import type {
   Engine,
   EngineOptions,
   IdempotencyKey,
-  JobStore,
   MessagesListener,
 } from '../../core/engine.js'
 import { Listeners } from '../../core/listeners.js'
@@ -18,7 +17,8 @@ import { MemoryEngine } from '../memory.js'
 import { connect, type RedisClient } from './connection.js'
 import { RedisCursors } from './cursors.js'
 import { OrderedDelivery } from './delivery.js'
-import { UnavailableJobs } from './jobs.js'
+import { JOB_CHANGE, JOB_FRONT, JOB_PURGE, JOB_SUBMIT } from './job-scripts.js'
+import { RedisJobs } from './jobs.js'
 import { RedisKeys } from './keys.js'
 import { APPEND, INFO, READ } from './scripts.js'
 
@@ -52,7 +52,7 @@ interface Scripted {
 export class RedisEngine implements Engine {
   readonly kind = 'redis'
   readonly cursors: Cursors
-  readonly jobs: JobStore = new UnavailableJobs()
+  readonly jobs: RedisJobs
   readonly #options: RedisEngineOptions
   readonly #keys: RedisKeys
   readonly #pool: RedisClient[]
@@ -87,6 +87,14 @@ export class RedisEngine implements Engine {
       idempotencyWindowMs: options.idempotencyWindowMs,
     })
     this.#ephemeral.onMessages((channel, messages) => this.#listeners.emit(channel, messages))
+    this.jobs = new RedisJobs({
+      keys: this.#keys,
+      run: (command) => this.#guard(() => command(this.#client())),
+      append: (items) => this.append(items),
+      node: randomUUID(),
+      retentionMs: options.jobRetentionMs ?? DAY_MS,
+      idempotencyWindowMs: options.idempotencyWindowMs,
+    })
     this.#listen()
     void this.#checkPersistence()
   }
@@ -244,6 +252,10 @@ export class RedisEngine implements Engine {
       client.defineCommand('sbAppend', { lua: APPEND })
       client.defineCommand('sbRead', { lua: READ })
       client.defineCommand('sbInfo', { lua: INFO })
+      client.defineCommand('sbJobSubmit', { lua: JOB_SUBMIT })
+      client.defineCommand('sbJobChange', { lua: JOB_CHANGE })
+      client.defineCommand('sbJobFront', { lua: JOB_FRONT })
+      client.defineCommand('sbJobPurge', { lua: JOB_PURGE })
     }
     return client
   }
@@ -260,17 +272,21 @@ export class RedisEngine implements Engine {
   /** Notifications from every node; after a reconnect, channels this node knows are checked for gaps. */
   #listen(): void {
     const subscriber = this.#subscriber
-    subscriber.on('message', (_topic: string, text: string) => {
+    subscriber.on('message', (topic: string, text: string) => {
+      if (topic === this.#keys.jobsNotify) return this.jobs.received(text)
       const [channel, first, last] = text.split('\n')
       if (channel === undefined || last === undefined) return
       this.#delivery.offer(channel, Number(first), Number(last))
     })
     let connectedOnce = false
     subscriber.on('ready', () => {
-      if (connectedOnce) void this.#catchUp()
+      if (connectedOnce) {
+        void this.#catchUp()
+        this.jobs.resync()
+      }
       connectedOnce = true
     })
-    void subscriber.subscribe(this.#keys.notify).catch(() => undefined)
+    void subscriber.subscribe(this.#keys.notify, this.#keys.jobsNotify).catch(() => undefined)
   }
 
   async #catchUp(): Promise<void> {
@@ -318,6 +334,7 @@ export class RedisEngine implements Engine {
 }
 
 const FIRST_CONNECTION_MS = 3000
+const DAY_MS = 24 * 3600 * 1000
 
 /** Resolves once every client is ready, or after `timeoutMs` (commands then fail fast). */
 async function firstReady(clients: readonly RedisClient[], timeoutMs: number): Promise<void> {

@@ -1,40 +1,279 @@
-import type { JobStore } from '../../core/engine.js'
-import type { JobRecord, JobState } from '../../core/jobs/job.js'
+import type {
+  AppendItem,
+  AppendResult,
+  IdempotencyKey,
+  JobNotice,
+  JobNoticeListener,
+  JobStore,
+} from '../../core/engine.js'
+import { dueAt, JOB_STATES, type JobRecord, type JobState, jobChannel } from '../../core/jobs/job.js'
+import {
+  type Applied,
+  applyChange,
+  type Backoff,
+  createJob,
+  type JobChange,
+  type NewJob,
+} from '../../core/jobs/machine.js'
+import { Listeners } from '../../core/listeners.js'
 import { SwitchboardError } from '../../protocol/errors.js'
+import type { RedisClient } from './connection.js'
+import type { RedisKeys } from './keys.js'
 
-const MISSING = 'jobs are not available on the Redis engine yet; use the SQLite engine for jobs'
+interface JobScripts {
+  sbJobSubmit(keys: number, ...args: (string | number)[]): Promise<[number, string?]>
+  sbJobChange(keys: number, ...args: (string | number)[]): Promise<number>
+  sbJobFront(keys: number, ...args: string[]): Promise<[string, string | null] | null>
+  sbJobPurge(keys: number, ...args: (string | number)[]): Promise<string[]>
+}
 
-/** Jobs on Redis are not built yet: every write answers 503 with a clear reason; nothing is ever due. */
-export class UnavailableJobs implements JobStore {
-  async submit(): Promise<{ job: JobRecord; replayed: boolean }> {
-    throw new SwitchboardError('engine_unavailable', MISSING)
+export interface RedisJobsOptions {
+  readonly keys: RedisKeys
+  /** Runs a command on a pooled client; a lost connection becomes `engine_unavailable`. */
+  readonly run: <T>(command: (client: RedisClient) => Promise<T>) => Promise<T>
+  /** Appends to channels (the job's events), announced to every node like any message. */
+  readonly append: (items: readonly AppendItem[]) => Promise<AppendResult>
+  /** This node's id, so that it skips its own notices. */
+  readonly node: string
+  readonly retentionMs: number
+  readonly idempotencyWindowMs: number
+}
+
+const DUE_BATCH = 1000
+const PURGE_BATCH = 500
+/** A change that lost a race with another node's reads the job again; this many times at most. */
+const MAX_RETRIES = 50
+
+/**
+ * Jobs on Redis, shared by every node. Each write reads the job, runs the core's state machine
+ * and stores the result with a compare-and-set script, so two nodes never both win: a claim that
+ * loses takes the next job, a change that loses is applied again to what the other node wrote.
+ * The job's events are then appended to `$job:<id>`. Nodes tell each other on one pub/sub channel
+ * when a queue got a job and when a lease or delay will end, so that claims and timers on every
+ * node wake at once.
+ */
+export class RedisJobs implements JobStore {
+  readonly #o: RedisJobsOptions
+  readonly #notices = new Listeners<[JobNotice]>()
+  /** One claim at a time per queue on this node: racing claims would all want the same front job. */
+  readonly #claiming = new Map<string, Promise<unknown>>()
+
+  constructor(options: RedisJobsOptions) {
+    this.#o = options
   }
 
-  async claim(): Promise<JobRecord | undefined> {
-    throw new SwitchboardError('engine_unavailable', MISSING)
+  async submit(spec: NewJob, idempotency?: IdempotencyKey): Promise<{ job: JobRecord; replayed: boolean }> {
+    const keys = this.#o.keys
+    const now = Date.now()
+    const applied = createJob(spec, now)
+    const { job } = applied
+    const [status, earlier] = await this.#scripts((s) =>
+      s.sbJobSubmit(
+        5,
+        keys.job(job.id),
+        idempotency ? keys.jobIdempotency(idempotency.scope, idempotency.key) : keys.job(job.id),
+        keys.queue(job.queue),
+        keys.due,
+        keys.jobState(job.queue, job.state),
+        JSON.stringify(job),
+        job.id,
+        idempotency ? '1' : '0',
+        this.#o.idempotencyWindowMs,
+        job.state === 'queued' ? '1' : '0',
+        dueAt(job) ?? '',
+        job.createdAt,
+      ),
+    )
+    if (status === 1) {
+      const first = await this.get(String(earlier))
+      if (first) return { job: first, replayed: true }
+      return this.submit(spec) // the first job is gone past its retention: this is a new one
+    }
+    if (status === 2) throw new SwitchboardError('conflict', `job ${spec.id} exists`)
+    await this.#announce([applied])
+    return { job, replayed: false }
   }
 
-  async change(): Promise<JobRecord> {
-    throw new SwitchboardError('engine_unavailable', MISSING)
+  claim(queue: string, lease: string, leaseMs: number): Promise<JobRecord | undefined> {
+    const previous = this.#claiming.get(queue) ?? Promise.resolve()
+    const claim = previous.then(() => this.#claimFront(queue, lease, leaseMs))
+    const settled = claim.catch(() => undefined)
+    this.#claiming.set(queue, settled)
+    void settled.then(() => {
+      if (this.#claiming.get(queue) === settled) this.#claiming.delete(queue)
+    })
+    return claim
   }
 
-  async due(): Promise<JobRecord[]> {
-    return []
-  }
-
-  async get(): Promise<JobRecord | undefined> {
+  async #claimFront(queue: string, lease: string, leaseMs: number): Promise<JobRecord | undefined> {
+    const keys = this.#o.keys
+    for (let tries = 0; tries < MAX_RETRIES; tries++) {
+      const front = await this.#scripts((s) => s.sbJobFront(1, keys.queue(queue), keys.jobPrefix))
+      if (!front) return undefined
+      const [id, doc] = front
+      if (doc === null) {
+        // A job removed while queued (cannot happen through the API): drop its id.
+        await this.#o.run((c) => c.lrem(keys.queue(queue), 1, id))
+        continue
+      }
+      const applied = await this.#store(doc, { kind: 'claim', lease, leaseMs }, Date.now())
+      if (applied) return applied.job
+    }
     return undefined
+  }
+
+  async change(id: string, change: JobChange): Promise<JobRecord> {
+    for (let tries = 0; tries < MAX_RETRIES; tries++) {
+      const doc = await this.#o.run((c) => c.get(this.#o.keys.job(id)))
+      if (doc === null) throw new SwitchboardError('not_found', `no job ${id}`)
+      const applied = await this.#store(doc, change, Date.now())
+      if (applied) return applied.job
+    }
+    throw new SwitchboardError('engine_unavailable', `job ${id} kept changing under this write; try again`)
+  }
+
+  async due(backoff: Backoff): Promise<JobRecord[]> {
+    const keys = this.#o.keys
+    const now = Date.now()
+    await this.#purge(now)
+    const ids = await this.#o.run((c) => c.zrangebyscore(keys.due, '-inf', now, 'LIMIT', 0, DUE_BATCH))
+    const changed: JobRecord[] = []
+    for (const id of ids) {
+      const doc = await this.#o.run((c) => c.get(keys.job(id)))
+      if (doc === null) {
+        await this.#o.run((c) => c.zrem(keys.due, id))
+        continue
+      }
+      // Another node may handle it first: then the compare-and-set fails and this one leaves it.
+      const applied = await this.#store(doc, { kind: 'due', backoff }, now).catch(() => undefined)
+      if (applied) changed.push(applied.job)
+    }
+    return changed
+  }
+
+  async get(id: string): Promise<JobRecord | undefined> {
+    const doc = await this.#o.run((c) => c.get(this.#o.keys.job(id)))
+    return doc === null ? undefined : (JSON.parse(doc) as JobRecord)
   }
 
   async nextDue(): Promise<number | undefined> {
-    return undefined
+    const [, score] = await this.#o.run((c) => c.zrange(this.#o.keys.due, 0, 0, 'WITHSCORES'))
+    return score === undefined ? undefined : Number(score)
   }
 
-  async list(): Promise<JobRecord[]> {
-    return []
+  async list(queue: string, state: JobState, limit: number): Promise<JobRecord[]> {
+    const keys = this.#o.keys
+    const ids = await this.#o.run((c) => c.zrange(keys.jobState(queue, state), 0, limit - 1))
+    if (ids.length === 0) return []
+    const docs = await this.#o.run((c) => c.mget(...ids.map((id) => keys.job(id))))
+    return docs.filter((doc): doc is string => doc !== null).map((doc) => JSON.parse(doc) as JobRecord)
   }
 
-  async counts(): Promise<Record<JobState, number>> {
-    throw new SwitchboardError('engine_unavailable', MISSING)
+  async counts(queue: string): Promise<Record<JobState, number>> {
+    const keys = this.#o.keys
+    const sizes = await Promise.all(
+      JOB_STATES.map((state) => this.#o.run((c) => c.zcard(keys.jobState(queue, state)))),
+    )
+    return Object.fromEntries(JOB_STATES.map((state, i) => [state, sizes[i]])) as Record<JobState, number>
+  }
+
+  onNotice(listener: JobNoticeListener): () => void {
+    return this.#notices.add(listener)
+  }
+
+  /** A notice from the pub/sub channel: `<node>\nq\n<queue>` or `<node>\nd\n<time>`. */
+  received(text: string): void {
+    const [node, kind, value] = text.split('\n')
+    if (node === this.#o.node || value === undefined) return
+    if (kind === 'q') this.#notices.emit({ queue: value })
+    else if (kind === 'd') this.#notices.emit({ dueAt: Number(value) })
+  }
+
+  /** After a lost subscription: notices may have been missed, so listeners look again. */
+  resync(): void {
+    this.#notices.emit({ resync: true })
+  }
+
+  /**
+   * Applies `change` to the job as read (`doc`) and stores it if nobody changed it meanwhile;
+   * undefined when somebody did. A refused change (stale lease, wrong state) throws, storing nothing.
+   */
+  async #store(doc: string, change: JobChange, now: number): Promise<Applied | undefined> {
+    const keys = this.#o.keys
+    const job = JSON.parse(doc) as JobRecord
+    const applied = applyChange(job, change, now)
+    const next = applied.job
+    if (next === job) return applied
+    const stored = await this.#scripts((s) =>
+      s.sbJobChange(
+        6,
+        keys.job(job.id),
+        keys.queue(job.queue),
+        keys.due,
+        keys.jobState(job.queue, job.state),
+        keys.jobState(job.queue, next.state),
+        keys.ended,
+        doc,
+        JSON.stringify(next),
+        job.id,
+        next.state === 'queued' && job.state !== 'queued' ? '1' : '0',
+        job.state === 'queued' && next.state !== 'queued' ? '1' : '0',
+        dueAt(next) ?? '',
+        next.createdAt,
+        next.finishedAt ?? '',
+      ),
+    )
+    if (stored !== 1) return undefined
+    await this.#announce([applied])
+    return applied
+  }
+
+  /** Appends the events of stored changes and tells the other nodes what they need to know. */
+  async #announce(applied: readonly Applied[]): Promise<void> {
+    const items: AppendItem[] = applied.flatMap(({ job, events }) =>
+      events.map((e) => ({
+        channel: jobChannel(job.id),
+        headers: { event: e.event },
+        contentType: 'application/json',
+        payload: Buffer.from(JSON.stringify(e.data)),
+      })),
+    )
+    const notices: string[] = []
+    for (const { job } of applied) {
+      if (job.state === 'queued') notices.push(`${this.#o.node}\nq\n${job.queue}`)
+      const at = dueAt(job)
+      if (at !== null) notices.push(`${this.#o.node}\nd\n${at}`)
+    }
+    await Promise.all([
+      items.length > 0 ? this.#o.append(items) : undefined,
+      ...notices.map((notice) => this.#o.run((c) => c.publish(this.#o.keys.jobsNotify, notice))),
+    ])
+  }
+
+  async #purge(now: number): Promise<void> {
+    const keys = this.#o.keys
+    const ids = await this.#scripts((s) =>
+      s.sbJobPurge(
+        1,
+        keys.ended,
+        now - this.#o.retentionMs,
+        PURGE_BATCH,
+        keys.jobPrefix,
+        keys.jobStatePrefix,
+      ),
+    )
+    // The events channels live in their own slots: removed after, one key at a time.
+    const channels = ids.map(jobChannel)
+    await Promise.all(
+      channels.flatMap((channel) => [
+        this.#o.run((c) => c.unlink(keys.stream(channel))),
+        this.#o.run((c) => c.unlink(keys.meta(channel))),
+        this.#o.run((c) => c.zrem(keys.registry, channel)),
+      ]),
+    )
+  }
+
+  #scripts<T>(command: (scripts: JobScripts) => Promise<T>): Promise<T> {
+    return this.#o.run((client) => command(client as unknown as JobScripts))
   }
 }

@@ -37,4 +37,46 @@ export class RedisKeys {
   get notify(): string {
     return `${this.prefix}notify`
   }
+
+  /** A job's document. Every key of jobs has the hash tag `{jobs}`: one slot, so scripts may touch them together. */
+  job(id: string): string {
+    return `${this.jobPrefix}${id}`
+  }
+
+  get jobPrefix(): string {
+    return `${this.prefix}{jobs}:j:`
+  }
+
+  /** A queue's list of queued job ids, front first. */
+  queue(queue: string): string {
+    return `${this.prefix}{jobs}:q:${queue}`
+  }
+
+  /** Sorted set of active and delayed job ids by the time their lease or delay ends. */
+  get due(): string {
+    return `${this.prefix}{jobs}:due`
+  }
+
+  /** Sorted set of a queue's job ids in one state, by creation time (listing and counts). */
+  jobState(queue: string, state: string): string {
+    return `${this.jobStatePrefix}${queue}:${state}`
+  }
+
+  get jobStatePrefix(): string {
+    return `${this.prefix}{jobs}:s:`
+  }
+
+  /** Sorted set of final job ids by the time they ended (retention). */
+  get ended(): string {
+    return `${this.prefix}{jobs}:ended`
+  }
+
+  jobIdempotency(scope: string, key: string): string {
+    return `${this.prefix}{jobs}:k:${scope}:${key}`
+  }
+
+  /** The pub/sub channel where nodes tell each other of queued jobs and due times. */
+  get jobsNotify(): string {
+    return `${this.prefix}jobs`
+  }
 }

@@ -31,6 +31,7 @@ export function operationRoutes(app: FastifyInstance, ctx: HttpContext): void {
     subscriptions: ctx.broker.fanout.subscriptions,
     congested_catch_ups: ctx.broker.subscriptionStats.congestedCatchUps,
     long_polls: ctx.broker.hub.waiting,
+    held_claims: ctx.jobs.waitingClaims,
     draining: ctx.broker.draining,
     uptime_seconds: Math.round(process.uptime()),
     rss_bytes: process.memoryUsage.rss(),
