@@ -1,13 +1,15 @@
 /**
  * Jobs end to end: jobs/s and submit→completed latency (p50, p99) with 1 and 50 concurrent HTTP
- * workers (server in its own process, fsync=always) and with in-process workers calling the core;
- * beside BullMQ on the local Redis with the same job count and concurrency, in the same run.
+ * workers (server in its own process) and with in-process workers calling the core, on SQLite
+ * (fsync=always) and on the Redis engine (the local Redis, fsync=os: it does not persist); beside
+ * BullMQ on the same Redis with the same job count and concurrency, in the same run.
  */
+import { randomUUID } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
 import { Queue, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
 import { Agent } from 'undici'
-import { loadConfig } from '../src/config.js'
+import { type ConfigInput, loadConfig } from '../src/config.js'
 import { startServer } from '../src/server.js'
 import { spawnServer } from '../test/helpers/process.js'
 import { tempDir } from '../test/helpers/tmp.js'
@@ -70,9 +72,43 @@ async function measure(
   }
 }
 
-async function httpRun(concurrency: number): Promise<Run> {
+/** Where a run keeps its jobs: the default SQLite file, or the local Redis under a fresh prefix. */
+interface Store {
+  readonly label: string
+  readonly args: string[]
+  readonly overrides: ConfigInput
+  readonly cleanup: () => Promise<void>
+}
+
+function sqliteStore(dir: string): Store {
+  return {
+    label: 'SQLite, fsync=always',
+    args: ['--data-dir', dir],
+    overrides: { dataDir: dir },
+    cleanup: async () => {},
+  }
+}
+
+function redisStore(dir: string): Store {
+  const prefix = `switchboard-bench-${randomUUID()}:`
+  const engine = { engine: REDIS_URL, redisPrefix: prefix, fsync: 'os' as const }
+  return {
+    label: 'Redis engine, fsync=os',
+    args: ['--data-dir', dir, '--engine', REDIS_URL, '--redis-prefix', prefix, '--fsync', 'os'],
+    overrides: { dataDir: dir, ...engine },
+    cleanup: async () => {
+      const redis = new Redis(REDIS_URL)
+      const keys = await redis.keys(`${prefix}*`)
+      for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000))
+      await redis.quit()
+    },
+  }
+}
+
+async function httpRun(concurrency: number, storeOf: (dir: string) => Store): Promise<Run> {
   const dir = tempDir('switchboard-bench-')
-  const server = await spawnServer(['--data-dir', dir.path, '--log-level', 'error'])
+  const store = storeOf(dir.path)
+  const server = await spawnServer([...store.args, '--log-level', 'error'])
   const agent = new Agent({ connections: SUBMITTERS + concurrency + 10 })
   const api = jobsApi(server.url, agent)
   const queue = `bench-${concurrency}`
@@ -101,14 +137,16 @@ async function httpRun(concurrency: number): Promise<Run> {
     await agent.close()
     server.child.kill('SIGTERM')
     await server.exited
+    await store.cleanup()
     dir.remove()
   }
 }
 
-async function inProcessRun(concurrency: number): Promise<Run> {
+async function inProcessRun(concurrency: number, storeOf: (dir: string) => Store): Promise<Run> {
   const dir = tempDir('switchboard-bench-')
+  const store = storeOf(dir.path)
   const server = await startServer(
-    loadConfig({ overrides: { port: 0, tcpPort: -1, logLevel: 'error', dataDir: dir.path } }),
+    loadConfig({ overrides: { port: 0, tcpPort: -1, logLevel: 'error', ...store.overrides } }),
   )
   const { jobs } = server
   try {
@@ -137,6 +175,7 @@ async function inProcessRun(concurrency: number): Promise<Run> {
     )
   } finally {
     await server.close()
+    await store.cleanup()
     dir.remove()
   }
 }
@@ -177,15 +216,19 @@ if (!hasRedis) process.stderr.write(`bench:jobs: no Redis at ${REDIS_URL}; BullM
 
 for (const concurrency of [1, 50]) {
   const peer = hasRedis ? await bullmqRun(concurrency) : undefined
-  const scenarios: [string, () => Promise<Run>][] = [
-    [`HTTP workers (${concurrency})`, () => httpRun(concurrency)],
-    [`in-process workers (${concurrency})`, () => inProcessRun(concurrency)],
-  ]
+  const stores = hasRedis ? [sqliteStore, redisStore] : [sqliteStore]
+  const scenarios: [string, () => Promise<Run>][] = stores.flatMap((store) => {
+    const { label } = store('')
+    return [
+      [`HTTP workers (${concurrency}), ${label}`, () => httpRun(concurrency, store)],
+      [`in-process workers (${concurrency}), ${label}`, () => inProcessRun(concurrency, store)],
+    ] as [string, () => Promise<Run>][]
+  })
   for (const [label, run] of scenarios) {
     const ours = await run()
     emit({
       bench: 'jobs',
-      name: `jobs/s end to end, ${label}, ${JOBS} jobs, fsync=always`,
+      name: `jobs/s end to end, ${label}, ${JOBS} jobs`,
       value: ours.jobsPerSecond,
       unit: 'jobs/s',
       better: 'higher',

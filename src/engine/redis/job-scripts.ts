@@ -26,29 +26,42 @@ return {0}
 `
 
 /**
- * KEYS: job, queue list, due zset, old state index, new state index, ended zset.
- * ARGV: expected document, new document, id, enqueue (0/1), dequeue (0/1), due at ('' for none),
- * created at, finished at ('' for none). Answers 1 when stored, 0 when the job changed meanwhile.
+ * Any number of changes, each checked and stored on its own. Per change, KEYS: job, queue list,
+ * due zset, old state index, new state index, ended zset; ARGV: expected document, new document,
+ * id, enqueue (0/1), dequeue (0/1), due at ('' for none), created at, finished at ('' for none).
+ * Answers one flag per change: 1 stored, 0 the job changed meanwhile (nothing stored).
  */
 export const JOB_CHANGE = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
-if ARGV[5] == '1' then redis.call('LREM', KEYS[2], 1, ARGV[3]) end
-if ARGV[4] == '1' then redis.call('RPUSH', KEYS[2], ARGV[3]) end
-if ARGV[6] == '' then redis.call('ZREM', KEYS[3], ARGV[3]) else redis.call('ZADD', KEYS[3], ARGV[6], ARGV[3]) end
-if KEYS[4] ~= KEYS[5] then
-  redis.call('ZREM', KEYS[4], ARGV[3])
-  redis.call('ZADD', KEYS[5], ARGV[7], ARGV[3])
+local out = {}
+for n = 0, #KEYS / 6 - 1 do
+  local k, a = n * 6, n * 8
+  if redis.call('GET', KEYS[k + 1]) ~= ARGV[a + 1] then
+    out[#out + 1] = 0
+  else
+    local id = ARGV[a + 3]
+    redis.call('SET', KEYS[k + 1], ARGV[a + 2])
+    if ARGV[a + 5] == '1' then redis.call('LREM', KEYS[k + 2], 1, id) end
+    if ARGV[a + 4] == '1' then redis.call('RPUSH', KEYS[k + 2], id) end
+    if ARGV[a + 6] == '' then redis.call('ZREM', KEYS[k + 3], id) else redis.call('ZADD', KEYS[k + 3], ARGV[a + 6], id) end
+    if KEYS[k + 4] ~= KEYS[k + 5] then
+      redis.call('ZREM', KEYS[k + 4], id)
+      redis.call('ZADD', KEYS[k + 5], ARGV[a + 7], id)
+    end
+    if ARGV[a + 8] ~= '' then redis.call('ZADD', KEYS[k + 6], ARGV[a + 8], id) end
+    out[#out + 1] = 1
+  end
 end
-if ARGV[8] ~= '' then redis.call('ZADD', KEYS[6], ARGV[8], ARGV[3]) end
-return 1
+return out
 `
 
-/** KEYS: queue list. ARGV: job key prefix. Answers {id, document} of the front job, or nil. */
+/** KEYS: queue list. ARGV: job key prefix, count. Answers {id, document, …} of the front jobs. */
 export const JOB_FRONT = `
-local id = redis.call('LINDEX', KEYS[1], 0)
-if not id then return nil end
-return {id, redis.call('GET', ARGV[1] .. id)}
+local out = {}
+for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)) do
+  out[#out + 1] = id
+  out[#out + 1] = redis.call('GET', ARGV[1] .. id) or false
+end
+return out
 `
 
 /**

@@ -22,9 +22,17 @@ import type { RedisKeys } from './keys.js'
 
 interface JobScripts {
   sbJobSubmit(keys: number, ...args: (string | number)[]): Promise<[number, string?]>
-  sbJobChange(keys: number, ...args: (string | number)[]): Promise<number>
-  sbJobFront(keys: number, ...args: string[]): Promise<[string, string | null] | null>
+  sbJobChange(keys: number, ...args: (string | number)[]): Promise<number[]>
+  sbJobFront(keys: number, ...args: (string | number)[]): Promise<(string | null)[]>
   sbJobPurge(keys: number, ...args: (string | number)[]): Promise<string[]>
+}
+
+interface ClaimRequest {
+  readonly lease: string
+  readonly leaseMs: number
+  tries: number
+  readonly resolve: (applied: Applied | undefined) => void
+  readonly reject: (error: unknown) => void
 }
 
 export interface RedisJobsOptions {
@@ -40,6 +48,8 @@ export interface RedisJobsOptions {
 }
 
 const DUE_BATCH = 1000
+/** Claims waiting on one node for one queue are served together, this many per round trip. */
+const CLAIM_BATCH = 100
 const PURGE_BATCH = 500
 /** A change that lost a race with another node's reads the job again; this many times at most. */
 const MAX_RETRIES = 50
@@ -55,8 +65,11 @@ const MAX_RETRIES = 50
 export class RedisJobs implements JobStore {
   readonly #o: RedisJobsOptions
   readonly #notices = new Listeners<[JobNotice]>()
-  /** One claim at a time per queue on this node: racing claims would all want the same front job. */
-  readonly #claiming = new Map<string, Promise<unknown>>()
+  /**
+   * Claims waiting per queue on this node. They are served in rounds, a batch at a time, so that
+   * they never race each other for the same front job, and share one read and one write.
+   */
+  readonly #claims = new Map<string, ClaimRequest[]>()
 
   constructor(options: RedisJobsOptions) {
     this.#o = options
@@ -94,32 +107,63 @@ export class RedisJobs implements JobStore {
     return { job, replayed: false }
   }
 
-  claim(queue: string, lease: string, leaseMs: number): Promise<JobRecord | undefined> {
-    const previous = this.#claiming.get(queue) ?? Promise.resolve()
-    const claim = previous.then(() => this.#claimFront(queue, lease, leaseMs))
-    const settled = claim.catch(() => undefined)
-    this.#claiming.set(queue, settled)
-    void settled.then(() => {
-      if (this.#claiming.get(queue) === settled) this.#claiming.delete(queue)
+  async claim(queue: string, lease: string, leaseMs: number): Promise<JobRecord | undefined> {
+    const applied = await new Promise<Applied | undefined>((resolve, reject) => {
+      let pending = this.#claims.get(queue)
+      const first = !pending
+      if (!pending) {
+        pending = []
+        this.#claims.set(queue, pending)
+      }
+      pending.push({ lease, leaseMs, tries: 0, resolve, reject })
+      if (first) void this.#serveClaims(queue, pending)
     })
-    return claim
+    if (!applied) return undefined
+    await this.#announce([applied])
+    return applied.job
   }
 
-  async #claimFront(queue: string, lease: string, leaseMs: number): Promise<JobRecord | undefined> {
+  /** Rounds of claims until none waits: the front jobs for the waiting claims, then one write. */
+  async #serveClaims(queue: string, pending: ClaimRequest[]): Promise<void> {
     const keys = this.#o.keys
-    for (let tries = 0; tries < MAX_RETRIES; tries++) {
-      const front = await this.#scripts((s) => s.sbJobFront(1, keys.queue(queue), keys.jobPrefix))
-      if (!front) return undefined
-      const [id, doc] = front
-      if (doc === null) {
+    while (pending.length > 0) {
+      const batch = pending.splice(0, CLAIM_BATCH)
+      try {
+        const front = await this.#scripts((s) =>
+          s.sbJobFront(1, keys.queue(queue), keys.jobPrefix, batch.length),
+        )
+        const tries: { request: ClaimRequest; doc: string }[] = []
+        const vanished: string[] = []
+        for (let i = 0; i < batch.length; i++) {
+          const [id, doc] = [front[2 * i], front[2 * i + 1]]
+          if (id === undefined || id === null)
+            batch[i].resolve(undefined) // the queue is empty
+          else if (doc === null) {
+            vanished.push(id)
+            pending.unshift(batch[i])
+          } else tries.push({ request: batch[i], doc })
+        }
         // A job removed while queued (cannot happen through the API): drop its id.
-        await this.#o.run((c) => c.lrem(keys.queue(queue), 1, id))
-        continue
+        for (const id of vanished) await this.#o.run((c) => c.lrem(keys.queue(queue), 1, id))
+        const now = Date.now()
+        const stored = await this.#compareAndSet(
+          tries.map(({ request, doc }) => ({
+            doc,
+            change: { kind: 'claim', lease: request.lease, leaseMs: request.leaseMs },
+          })),
+          now,
+        )
+        stored.forEach((applied, i) => {
+          const { request } = tries[i]
+          if (applied) request.resolve(applied)
+          else if (++request.tries >= MAX_RETRIES) request.resolve(undefined)
+          else pending.unshift(request) // another node took that job: try the next one
+        })
+      } catch (error) {
+        for (const request of batch) request.reject(error)
       }
-      const applied = await this.#store(doc, { kind: 'claim', lease, leaseMs }, Date.now())
-      if (applied) return applied.job
     }
-    return undefined
+    this.#claims.delete(queue)
   }
 
   async change(id: string, change: JobChange): Promise<JobRecord> {
@@ -199,20 +243,41 @@ export class RedisJobs implements JobStore {
    * undefined when somebody did. A refused change (stale lease, wrong state) throws, storing nothing.
    */
   async #store(doc: string, change: JobChange, now: number): Promise<Applied | undefined> {
+    const [applied] = await this.#compareAndSet([{ doc, change }], now)
+    if (applied && applied.events.length > 0) await this.#announce([applied])
+    return applied
+  }
+
+  /**
+   * Applies each change to its job as read, and stores all of them in one script; per change, the
+   * result, or undefined when the job had changed meanwhile. A refused change (stale lease, wrong
+   * state) throws before anything is stored.
+   */
+  async #compareAndSet(
+    changes: readonly { doc: string; change: JobChange }[],
+    now: number,
+  ): Promise<(Applied | undefined)[]> {
     const keys = this.#o.keys
-    const job = JSON.parse(doc) as JobRecord
-    const applied = applyChange(job, change, now)
-    const next = applied.job
-    if (next === job) return applied
-    const stored = await this.#scripts((s) =>
-      s.sbJobChange(
-        6,
+    const results: (Applied | undefined)[] = []
+    const writeKeys: string[] = []
+    const args: (string | number)[] = []
+    const written: number[] = []
+    changes.forEach(({ doc, change }, i) => {
+      const job = JSON.parse(doc) as JobRecord
+      const applied = applyChange(job, change, now)
+      results.push(applied)
+      const next = applied.job
+      if (next === job) return
+      written.push(i)
+      writeKeys.push(
         keys.job(job.id),
         keys.queue(job.queue),
         keys.due,
         keys.jobState(job.queue, job.state),
         keys.jobState(job.queue, next.state),
         keys.ended,
+      )
+      args.push(
         doc,
         JSON.stringify(next),
         job.id,
@@ -221,11 +286,14 @@ export class RedisJobs implements JobStore {
         dueAt(next) ?? '',
         next.createdAt,
         next.finishedAt ?? '',
-      ),
-    )
-    if (stored !== 1) return undefined
-    await this.#announce([applied])
-    return applied
+      )
+    })
+    if (written.length === 0) return results
+    const flags = await this.#scripts((s) => s.sbJobChange(writeKeys.length, ...writeKeys, ...args))
+    written.forEach((index, k) => {
+      if (flags[k] !== 1) results[index] = undefined
+    })
+    return results
   }
 
   /** Appends the events of stored changes and tells the other nodes what they need to know. */
