@@ -117,6 +117,8 @@ export const configSchema = z
         pingIntervalMs: positiveInt.default(30_000),
         /** WebSocket permessage-deflate: off by default (a compression bomb risk). */
         compression: z.boolean().default(false),
+        /** Shared engine: how long a node's presence entries outlive it, so a dead node's clients leave. */
+        presenceTtlMs: positiveInt.default(30_000),
       })
       .strict()
       .prefault({}),
@@ -317,6 +319,12 @@ export const OPTIONS: readonly { name: string; path: string; kind: Kind; help: s
     path: 'limits.slowConsumerMs',
     kind: 'int',
     help: 'how long a push connection may stay congested before it is closed (default 30000)',
+  },
+  {
+    name: 'presence-ttl-ms',
+    path: 'push.presenceTtlMs',
+    kind: 'int',
+    help: 'on Redis, how soon the clients of a node that died leave presence (default 30000)',
   },
   {
     name: 'ws-compression',

@@ -51,11 +51,19 @@ export class Broker {
     this.namespaces = namespaces
     this.limits = limits
     this.hub = new Hub((channel, after, limit) => engine.read(channel, after, limit))
-    this.#unlisten = engine.onMessages((channel, messages) => {
+    const unlisten = engine.onMessages((channel, messages) => {
       this.hub.deliver(channel, messages)
       this.fanout.deliver(channel, messages)
       this.#listeners.emit(channel, messages)
     })
+    // Only one node sees a dead node's entry expire: that one announces the leave.
+    const unexpired = engine.presence?.onExpired((channel, client) => {
+      announce(engine, channel, 'leave', client).catch(() => {})
+    })
+    this.#unlisten = () => {
+      unlisten()
+      unexpired?.()
+    }
   }
 
   /** Tells `listener` of new messages of any channel, in offset order per channel; returns its remover. */
@@ -162,15 +170,15 @@ export class Broker {
     this.#presence(subscription, 'leave')
   }
 
-  /** Who is subscribed to a channel whose namespace tracks presence. */
-  members(channel: string): PresenceMember[] {
+  /** Who is subscribed to a channel whose namespace tracks presence, on every node. */
+  async members(channel: string): Promise<PresenceMember[]> {
     assertChannel(channel)
     if (!this.namespaces.settingsFor(channel).presence)
       throw new SwitchboardError(
         'not_found',
         `presence is not enabled for ${channel} (namespace setting "presence")`,
       )
-    return this.presence.list(channel)
+    return this.engine.presence ? this.engine.presence.list(channel) : this.presence.list(channel)
   }
 
   #presence(subscription: Subscription, event: 'join' | 'leave'): void {
@@ -182,7 +190,17 @@ export class Broker {
       event === 'join'
         ? this.presence.join(channel, client, Date.now())
         : this.presence.leave(channel, client)
-    if (changed) announce(this.engine, channel, event, client).catch(() => {})
+    const shared = this.engine.presence
+    if (!shared) {
+      if (changed) announce(this.engine, channel, event, client).catch(() => {})
+      return
+    }
+    // Across nodes, the client joins or leaves when the first or last node reports it.
+    const member = this.presence.member(channel, client)
+    shared
+      .update(channel, client, member?.since ?? Date.now(), member?.connections ?? 0)
+      .then((result) => result && announce(this.engine, channel, result, client))
+      .catch(() => {})
   }
 
   async info(channel: string): Promise<ChannelInfo | undefined> {

@@ -2,6 +2,7 @@ import type { JobRecord, JobState } from './jobs/job.js'
 import type { Backoff, JobChange, NewJob } from './jobs/machine.js'
 import type { Message, MessageHeaders } from './message.js'
 import type { ChannelSettings } from './namespaces.js'
+import type { SharedPresence } from './presence.js'
 
 /**
  * The storage port. Engines (memory, SQLite, Redis) implement it; the core is written against it
@@ -39,6 +40,8 @@ export interface Engine {
 
   /** Jobs: their records and atomic state changes, each with its events on `$job:<id>`. */
   readonly jobs: JobStore
+  /** Presence across nodes, for engines shared by several (Redis); absent: each node's own. */
+  readonly presence?: SharedPresence
 
   /** Resolves when the engine answers (for /readyz); rejects otherwise. */
   ping(): Promise<void>

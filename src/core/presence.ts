@@ -8,16 +8,36 @@ export interface PresenceMember {
   readonly connections: number
 }
 
-/**
- * Who is subscribed to a channel now. In-node; a shared engine (Redis) can implement the same
- * shape across nodes.
- */
+/** Who is subscribed to a channel now, on this node. */
 export interface PresenceStore {
   /** Counts one more subscription of `client`; true when it is the client's first on the channel. */
   join(channel: string, client: string, now: number): boolean
   /** Counts one less; true when it was the client's last. */
   leave(channel: string, client: string): boolean
   list(channel: string): PresenceMember[]
+  /** The client's entry on the channel, if it is present. */
+  member(channel: string, client: string): PresenceMember | undefined
+}
+
+/**
+ * Presence shared by the nodes of one engine (Redis). Each node reports its own connections; a
+ * client is present while any node reports it, and an entry of a node that died expires.
+ */
+export interface SharedPresence {
+  /**
+   * Sets this node's entry for `client` on `channel` (`connections` 0 removes it). Answers `join`
+   * when no node had the client before, `leave` when no node has it now.
+   */
+  update(
+    channel: string,
+    client: string,
+    since: number,
+    connections: number,
+  ): Promise<'join' | 'leave' | undefined>
+  /** Every node's clients, merged per client. */
+  list(channel: string): Promise<PresenceMember[]>
+  /** Clients that left because the entries of their (dead) node expired. */
+  onExpired(listener: (channel: string, client: string) => void): () => void
 }
 
 export class LocalPresence implements PresenceStore {
@@ -51,6 +71,11 @@ export class LocalPresence implements PresenceStore {
 
   list(channel: string): PresenceMember[] {
     return [...(this.#channels.get(channel) ?? [])].map(([client, m]) => ({ client, ...m }))
+  }
+
+  member(channel: string, client: string): PresenceMember | undefined {
+    const member = this.#channels.get(channel)?.get(client)
+    return member && { client, ...member }
   }
 }
 

@@ -21,6 +21,7 @@ export function createEngine(config: Config, namespaces: Namespaces): Engine {
       url: config.engine,
       prefix: config.redisPrefix,
       fsync: config.fsync,
+      presenceTtlMs: config.push.presenceTtlMs,
       settingsFor: (c) => namespaces.settingsFor(c),
       idempotencyWindowMs,
       jobRetentionMs: config.jobs.retentionMs,

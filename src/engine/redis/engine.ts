@@ -20,6 +20,8 @@ import { OrderedDelivery } from './delivery.js'
 import { JOB_CHANGE, JOB_FRONT, JOB_PURGE, JOB_SUBMIT } from './job-scripts.js'
 import { RedisJobs } from './jobs.js'
 import { RedisKeys } from './keys.js'
+import { RedisPresence } from './presence.js'
+import { PRESENCE_LIST, PRESENCE_SWEEP, PRESENCE_UPDATE } from './presence-scripts.js'
 import { APPEND, INFO, READ } from './scripts.js'
 
 export interface RedisEngineOptions extends EngineOptions {
@@ -33,6 +35,8 @@ export interface RedisEngineOptions extends EngineOptions {
   readonly warn?: (message: string) => void
   /** `always` expects Redis to fsync its AOF before answering. */
   readonly fsync?: 'always' | 'os'
+  /** How long a node's presence entries outlive it (default 30 s). */
+  readonly presenceTtlMs?: number
 }
 
 type Entry = [Buffer, Buffer[]]
@@ -53,6 +57,7 @@ export class RedisEngine implements Engine {
   readonly kind = 'redis'
   readonly cursors: Cursors
   readonly jobs: RedisJobs
+  readonly presence: RedisPresence
   readonly #options: RedisEngineOptions
   readonly #keys: RedisKeys
   readonly #pool: RedisClient[]
@@ -87,11 +92,15 @@ export class RedisEngine implements Engine {
       idempotencyWindowMs: options.idempotencyWindowMs,
     })
     this.#ephemeral.onMessages((channel, messages) => this.#listeners.emit(channel, messages))
+    const node = randomUUID()
+    const run = <T>(command: (client: RedisClient) => Promise<T>) =>
+      this.#guard(() => command(this.#client()))
+    this.presence = new RedisPresence({ keys: this.#keys, run, node, ttlMs: options.presenceTtlMs ?? 30_000 })
     this.jobs = new RedisJobs({
       keys: this.#keys,
-      run: (command) => this.#guard(() => command(this.#client())),
+      run,
       append: (items) => this.append(items),
-      node: randomUUID(),
+      node,
       retentionMs: options.jobRetentionMs ?? DAY_MS,
       idempotencyWindowMs: options.idempotencyWindowMs,
     })
@@ -231,6 +240,7 @@ export class RedisEngine implements Engine {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.presence.close()
     await this.#delivery.settled()
     await Promise.all(
       [...this.#pool, this.#subscriber].map((client) => client.quit().catch(() => client.disconnect())),
@@ -256,6 +266,9 @@ export class RedisEngine implements Engine {
       client.defineCommand('sbJobChange', { lua: JOB_CHANGE })
       client.defineCommand('sbJobFront', { lua: JOB_FRONT })
       client.defineCommand('sbJobPurge', { lua: JOB_PURGE })
+      client.defineCommand('sbPresenceUpdate', { lua: PRESENCE_UPDATE })
+      client.defineCommand('sbPresenceList', { lua: PRESENCE_LIST })
+      client.defineCommand('sbPresenceSweep', { lua: PRESENCE_SWEEP })
     }
     return client
   }

@@ -79,4 +79,24 @@ export class RedisKeys {
   get jobsNotify(): string {
     return `${this.prefix}jobs`
   }
+
+  /** A channel's presence entries `<client>\n<node>` → `<since>|<connections>`. */
+  presenceEntries(channel: string): string {
+    return `${this.prefix}{p:${channel}}:e`
+  }
+
+  /** A channel's count of entries (nodes) per client. */
+  presenceCounts(channel: string): string {
+    return `${this.prefix}{p:${channel}}:c`
+  }
+
+  /** A channel's presence entries by expiry time. */
+  presenceExpiry(channel: string): string {
+    return `${this.prefix}{p:${channel}}:x`
+  }
+
+  /** Set of the channels that have presence entries, for sweeping. */
+  get presenceChannels(): string {
+    return `${this.prefix}presence`
+  }
 }

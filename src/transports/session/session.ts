@@ -119,7 +119,7 @@ export class Session implements Consumer {
         return this.#send({ op: 'pong', id: frame.id })
       case 'presence': {
         const channel = channelOf(frame)
-        return this.#send({ op: 'ok', id: frame.id, channel, clients: this.#broker.members(channel) })
+        return this.#send({ op: 'ok', id: frame.id, channel, clients: await this.#broker.members(channel) })
       }
       default:
         throw new SwitchboardError('unknown_op', `unknown op ${JSON.stringify(frame.op).slice(0, 50)}`)

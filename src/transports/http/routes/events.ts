@@ -44,6 +44,6 @@ export function eventRoutes(app: FastifyInstance, ctx: HttpContext): void {
 export function presenceRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.get('/v1/channels/:channel/presence', async (req: FastifyRequest<{ Params: { channel: string } }>) => {
     const { channel } = req.params
-    return { channel, clients: ctx.broker.members(channel) }
+    return { channel, clients: await ctx.broker.members(channel) }
   })
 }
