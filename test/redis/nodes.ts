@@ -33,18 +33,20 @@ export async function startNodes(
   return { nodes, prefix, stop }
 }
 
-/** A redis-server of the test's own, on a free port, AOF fsync on every write; killed by PID. */
+/** A redis-server of the test's own, on a free port, AOF fsync on every write (or no AOF); killed by PID. */
 export class OwnRedis {
   readonly port: number
   readonly #dir = tempDir()
+  readonly #aof: boolean
   #child: ChildProcess | undefined
 
-  private constructor(port: number) {
+  private constructor(port: number, aof: boolean) {
     this.port = port
+    this.#aof = aof
   }
 
-  static async start(): Promise<OwnRedis> {
-    const redis = new OwnRedis(await freePort())
+  static async start({ aof = true } = {}): Promise<OwnRedis> {
+    const redis = new OwnRedis(await freePort(), aof)
     await redis.resume()
     return redis
   }
@@ -63,7 +65,7 @@ export class OwnRedis {
         '--bind',
         '127.0.0.1',
         '--appendonly',
-        'yes',
+        this.#aof ? 'yes' : 'no',
         '--appendfsync',
         'always',
         '--save',
