@@ -40,7 +40,10 @@ export class RedisPresence implements SharedPresence {
   update(channel: string, client: string, since: number, connections: number) {
     let members = this.#own.get(channel)
     if (connections > 0) {
-      if (!members) this.#own.set(channel, (members = new Map()))
+      if (!members) {
+        members = new Map()
+        this.#own.set(channel, members)
+      }
       members.set(client, { since, connections })
     } else {
       members?.delete(client)
