@@ -4,15 +4,15 @@
  * server and Socket.IO (clients in a room). Each server runs in its own process; RSS is read from
  * /proc/<pid>/status before and after the connections open.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { Agent, type ClientRequest, request } from 'node:http'
 import { createRequire } from 'node:module'
 import { io as ioClient, type Socket } from 'socket.io-client'
 import WebSocket from 'ws'
-import { freePort, spawnServer } from '../test/helpers/process.js'
+import { spawnServer } from '../test/helpers/process.js'
 import { tempDir } from '../test/helpers/tmp.js'
 import { waitUntil } from '../test/helpers/wait.js'
+import { peerProcess } from './lib/peer.js'
 import { emit } from './lib/report.js'
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10_000)
@@ -83,13 +83,6 @@ async function switchboard(transport: 'ws' | 'sse'): Promise<Server> {
       dir.remove()
     },
   }
-}
-
-async function peerProcess(code: string, ready: (port: number) => Promise<boolean>) {
-  const port = await freePort()
-  const child: ChildProcess = spawn(process.execPath, ['-e', code, String(port)], { stdio: 'ignore' })
-  await waitUntil(() => ready(port), { timeoutMs: 10_000, what: 'the peer server' })
-  return { port, child }
 }
 
 async function bareWs(): Promise<Server> {

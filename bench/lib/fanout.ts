@@ -4,7 +4,6 @@
  * (deliveries/s), then a fixed publish rate measuring publish→receive latency (p50, p99) from a
  * timestamp in each message. Each system under test is a `System`.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
 import { request } from 'node:http'
 import { createRequire } from 'node:module'
 import { Redis } from 'ioredis'
@@ -12,9 +11,10 @@ import { connect as natsConnect } from 'nats'
 import { io as ioClient } from 'socket.io-client'
 import { Pool } from 'undici'
 import WebSocket from 'ws'
-import { freePort, spawnServer } from '../../test/helpers/process.js'
+import { spawnServer } from '../../test/helpers/process.js'
 import { tempDir } from '../../test/helpers/tmp.js'
 import { waitUntil } from '../../test/helpers/wait.js'
+import { peerProcess } from './peer.js'
 import { percentile } from './report.js'
 
 export const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1000)
@@ -83,14 +83,6 @@ export async function measure(system: System): Promise<Figures> {
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
   }
-}
-
-/** Runs `code` as its own Node process with the port as argument; answers its PID's handle. */
-async function peerProcess(code: string, ready: (port: number) => Promise<boolean>) {
-  const port = await freePort()
-  const child: ChildProcess = spawn(process.execPath, ['-e', code, String(port)], { stdio: 'ignore' })
-  await waitUntil(() => ready(port), { timeoutMs: 10_000, what: 'the peer server' })
-  return { port, stop: () => child.kill('SIGTERM') }
 }
 
 const wsOpens = (url: string) =>

@@ -1,5 +1,6 @@
 import type { AppendItem, Coordinates, IdempotencyKey } from '../core/engine.js'
-import { type JobRecord, jobChannel } from '../core/jobs/job.js'
+import { jobEventItems } from '../core/jobs/events.js'
+import type { JobRecord } from '../core/jobs/job.js'
 import {
   type Applied,
   applyChange,
@@ -102,14 +103,7 @@ export class JobLedger {
   }
 
   #events(applied: readonly Applied[]): AppendedEvents {
-    const items: AppendItem[] = applied.flatMap(({ job, events }) =>
-      events.map((e) => ({
-        channel: jobChannel(job.id),
-        headers: { event: e.event },
-        contentType: 'application/json',
-        payload: Buffer.from(JSON.stringify(e.data)),
-      })),
-    )
+    const items = jobEventItems(applied)
     return { items, coordinates: items.length > 0 ? this.#table.append(items) : [] }
   }
 }

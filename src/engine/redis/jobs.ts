@@ -6,6 +6,7 @@ import type {
   JobNoticeListener,
   JobStore,
 } from '../../core/engine.js'
+import { jobEventItems } from '../../core/jobs/events.js'
 import { dueAt, JOB_STATES, type JobRecord, type JobState, jobChannel } from '../../core/jobs/job.js'
 import {
   type Applied,
@@ -298,14 +299,7 @@ export class RedisJobs implements JobStore {
 
   /** Appends the events of stored changes and tells the other nodes what they need to know. */
   async #announce(applied: readonly Applied[]): Promise<void> {
-    const items: AppendItem[] = applied.flatMap(({ job, events }) =>
-      events.map((e) => ({
-        channel: jobChannel(job.id),
-        headers: { event: e.event },
-        contentType: 'application/json',
-        payload: Buffer.from(JSON.stringify(e.data)),
-      })),
-    )
+    const items = jobEventItems(applied)
     const notices: string[] = []
     for (const { job } of applied) {
       if (job.state === 'queued') notices.push(`${this.#o.node}\nq\n${job.queue}`)
