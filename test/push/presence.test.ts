@@ -91,24 +91,38 @@ describe('presence', () => {
       return performance.now()
     }
 
-    const carol = await ws(url, 'carol')
-    await carol.request({ op: 'sub', channel: 'room:2' })
-    const subscribed = performance.now()
-    expect((await eventAt(1)) - subscribed).toBeLessThan(100)
-    const leaving = performance.now()
-    carol.close()
-    expect((await eventAt(2)) - leaving).toBeLessThan(100)
+    // Ten arrivals and departures: typically announced within 100 ms (the median; a loaded test
+    // machine may delay one now and then, never by much).
+    const joins: number[] = []
+    const leaves: number[] = []
+    for (let i = 0; i < 10; i++) {
+      const carol = await ws(url, 'carol')
+      await carol.request({ op: 'sub', channel: 'room:2' })
+      const subscribed = performance.now()
+      joins.push((await eventAt(2 * i + 1)) - subscribed)
+      const leaving = performance.now()
+      carol.close()
+      leaves.push((await eventAt(2 * i + 2)) - leaving)
+    }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+    expect(median(joins)).toBeLessThan(100)
+    expect(median(leaves)).toBeLessThan(100)
+    expect(Math.max(...joins, ...leaves)).toBeLessThan(2000)
+    expect(events().slice(0, 2)).toEqual([
+      { event: 'join', channel: 'room:2', client: 'carol' },
+      { event: 'leave', channel: 'room:2', client: 'carol' },
+    ])
 
     // Dave's machine drops off the network: no close frame, no FIN, and no pong to the server's pings.
     const dave = await ws(url, 'dave')
     await dave.request({ op: 'sub', channel: 'room:2' })
-    await eventAt(3)
+    await eventAt(21)
     ;(dave.socket as unknown as { _socket: Socket })._socket.pause()
     const vanished = performance.now()
-    const left = await eventAt(4)
-    expect(events()[3]).toEqual({ event: 'leave', channel: 'room:2', client: 'dave' })
+    const left = await eventAt(22)
+    expect(events()[21]).toEqual({ event: 'leave', channel: 'room:2', client: 'dave' })
     // It is dropped at the second ping it leaves unanswered: after one interval, within two.
     expect(left - vanished).toBeGreaterThan(pingIntervalMs * 0.5)
-    expect(left - vanished).toBeLessThan(pingIntervalMs * 2 + 500)
+    expect(left - vanished).toBeLessThan(pingIntervalMs * 2 + 1500)
   })
 })
