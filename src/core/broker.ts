@@ -56,6 +56,9 @@ export class Broker {
       this.fanout.deliver(channel, messages)
       this.#listeners.emit(channel, messages)
     })
+    engine.setInterest?.(
+      (channel) => this.hub.has(channel) || this.fanout.subscribers(channel) > 0 || this.#listeners.size > 0,
+    )
     // Only one node sees a dead node's entry expire: that one announces the leave.
     const unexpired = engine.presence?.onExpired((channel, client) => {
       announce(engine, channel, 'leave', client).catch(() => {})

@@ -31,6 +31,11 @@ export interface Engine {
    * the engine, in offset order per channel. Returns a function that removes the listener.
    */
   onMessages(listener: MessagesListener): () => void
+  /**
+   * Which channels this node's listeners want now. A shared engine may then skip reading what
+   * other nodes wrote to the rest (a listener that starts later reads the log itself).
+   */
+  setInterest?(wants: (channel: string) => boolean): void
 
   /** Names of the channels ever written (durable or ephemeral) that start with `prefix`, in name order. */
   channels(prefix: string): Promise<string[]>

@@ -37,6 +37,11 @@ export class Hub {
     this.#read = read
   }
 
+  /** Whether a long poll waits on the channel. */
+  has(channel: string): boolean {
+    return this.#channels.has(channel)
+  }
+
   /** How many long polls are held now. */
   get waiting(): number {
     return this.#waiting

@@ -19,6 +19,8 @@ export class OrderedDelivery {
   /** The last offset handed to listeners, per channel seen since this node started. */
   readonly #delivered = new Map<string, number>()
   readonly #chains = new Map<string, Promise<void>>()
+  /** Which channels have listeners on this node; the rest are not read. */
+  wants: (channel: string) => boolean = () => true
 
   constructor(emit: MessagesListener, read: GapReader, onError: (error: Error) => void) {
     this.#emit = emit
@@ -28,6 +30,11 @@ export class OrderedDelivery {
 
   /** Messages `first..last` of a channel exist; `inHand` are some of them if this node has them. */
   offer(channel: string, first: number, last: number, inHand?: readonly Message[]): void {
+    if (!this.#chains.has(channel) && !this.wants(channel)) {
+      // Nobody here listens: nothing to read. A listener that comes later reads the log itself.
+      this.#delivered.delete(channel)
+      return
+    }
     const previous = this.#chains.get(channel) ?? Promise.resolve()
     const next = previous
       .then(() => this.#deliver(channel, first, last, inHand))

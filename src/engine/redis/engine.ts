@@ -65,6 +65,9 @@ export class RedisEngine implements Engine {
   readonly #listeners = new Listeners<Parameters<MessagesListener>>()
   readonly #delivery: OrderedDelivery
   readonly #ephemeral: MemoryEngine
+  /** Appends of this node in flight per channel, and the notifications that came meanwhile. */
+  readonly #appending = new Map<string, number>()
+  readonly #deferred = new Map<string, [number, number][]>()
   #turn = 0
   #closed = false
   #connected = false
@@ -162,14 +165,18 @@ export class RedisEngine implements Engine {
         Buffer.from(item.payload.buffer, item.payload.byteOffset, item.payload.byteLength),
       )
     })
-    const answer = await this.#guard(() => this.#scripted().sbAppend(keys.length, ...keys, ...args))
-    if (Number(answer[0]) === 1) return { coordinates: fromRecord(String(answer[1])), replayed: true }
-    const offsets = answer.slice(1).map(Number)
-    const messages = items.map(
-      (item, i) => new Message({ ...item, offset: offsets[i], id: ids[i], time: now }),
-    )
-    for (const [channel, group] of groupByChannel(messages)) {
-      this.#delivery.offer(channel, group[0].offset, group[group.length - 1].offset, group)
+    for (const channel of channels) this.#appending.set(channel, (this.#appending.get(channel) ?? 0) + 1)
+    let messages: Message[] = []
+    try {
+      const answer = await this.#guard(() => this.#scripted().sbAppend(keys.length, ...keys, ...args))
+      if (Number(answer[0]) === 1) return { coordinates: fromRecord(String(answer[1])), replayed: true }
+      const offsets = answer.slice(1).map(Number)
+      messages = items.map((item, i) => new Message({ ...item, offset: offsets[i], id: ids[i], time: now }))
+      for (const [channel, group] of groupByChannel(messages)) {
+        this.#delivery.offer(channel, group[0].offset, group[group.length - 1].offset, group)
+      }
+    } finally {
+      for (const channel of channels) this.#appended(channel)
     }
     const coordinates = messages.map(({ channel, offset, id, time }) => ({ channel, offset, id, time }))
     return { coordinates, replayed: false }
@@ -273,6 +280,20 @@ export class RedisEngine implements Engine {
     return client
   }
 
+  /** One of this node's appends to `channel` ended: notifications held meanwhile are offered. */
+  #appended(channel: string): void {
+    const left = (this.#appending.get(channel) ?? 1) - 1
+    if (left > 0) return void this.#appending.set(channel, left)
+    this.#appending.delete(channel)
+    const deferred = this.#deferred.get(channel)
+    this.#deferred.delete(channel)
+    for (const [first, last] of deferred ?? []) this.#delivery.offer(channel, first, last)
+  }
+
+  setInterest(wants: (channel: string) => boolean): void {
+    this.#delivery.wants = wants
+  }
+
   #client(): RedisClient {
     this.#turn = (this.#turn + 1) % this.#pool.length
     return this.#pool[this.#turn]
@@ -289,6 +310,14 @@ export class RedisEngine implements Engine {
       if (topic === this.#keys.jobsNotify) return this.jobs.received(text)
       const [channel, first, last] = text.split('\n')
       if (channel === undefined || last === undefined) return
+      // This node's own append announces itself with the messages in hand: wait for it rather
+      // than read from the stream what is about to arrive anyway.
+      const deferred = this.#appending.has(channel) ? this.#deferred.get(channel) : undefined
+      if (this.#appending.has(channel)) {
+        if (deferred) deferred.push([Number(first), Number(last)])
+        else this.#deferred.set(channel, [[Number(first), Number(last)]])
+        return
+      }
       this.#delivery.offer(channel, Number(first), Number(last))
     })
     let connectedOnce = false
