@@ -102,7 +102,8 @@ export class RedisEngine implements Engine {
     this.jobs = new RedisJobs({
       keys: this.#keys,
       run,
-      append: (items) => this.append(items),
+      writeOwn: (channels, write, written) => this.#writeOwn(channels, write, written),
+      settingsFor: options.settingsFor,
       node,
       retentionMs: options.jobRetentionMs ?? DAY_MS,
       idempotencyWindowMs: options.idempotencyWindowMs,
@@ -165,21 +166,46 @@ export class RedisEngine implements Engine {
         Buffer.from(item.payload.buffer, item.payload.byteOffset, item.payload.byteLength),
       )
     })
+    const answer = await this.#writeOwn(
+      channels,
+      () => this.#guard(() => this.#scripted().sbAppend(keys.length, ...keys, ...args)),
+      (answer) =>
+        Number(answer[0]) === 1
+          ? []
+          : items.map(
+              (item, i) => new Message({ ...item, offset: Number(answer[i + 1]), id: ids[i], time: now }),
+            ),
+    )
+    if (Number(answer[0]) === 1) return { coordinates: fromRecord(String(answer[1])), replayed: true }
+    const coordinates = items.map((item, i) => ({
+      channel: item.channel,
+      offset: Number(answer[i + 1]),
+      id: ids[i],
+      time: now,
+    }))
+    return { coordinates, replayed: false }
+  }
+
+  /**
+   * Runs a script of this node's that appends to `channels`, then hands the messages it wrote to
+   * this node's listeners. Notifications of those channels that arrive meanwhile (the script's own
+   * among them) wait for it, so that nothing is read back from the stream that is in hand.
+   */
+  async #writeOwn<T>(
+    channels: readonly string[],
+    write: () => Promise<T>,
+    written: (result: T) => readonly Message[],
+  ): Promise<T> {
     for (const channel of channels) this.#appending.set(channel, (this.#appending.get(channel) ?? 0) + 1)
-    let messages: Message[] = []
     try {
-      const answer = await this.#guard(() => this.#scripted().sbAppend(keys.length, ...keys, ...args))
-      if (Number(answer[0]) === 1) return { coordinates: fromRecord(String(answer[1])), replayed: true }
-      const offsets = answer.slice(1).map(Number)
-      messages = items.map((item, i) => new Message({ ...item, offset: offsets[i], id: ids[i], time: now }))
-      for (const [channel, group] of groupByChannel(messages)) {
+      const result = await write()
+      for (const [channel, group] of groupByChannel(written(result))) {
         this.#delivery.offer(channel, group[0].offset, group[group.length - 1].offset, group)
       }
+      return result
     } finally {
       for (const channel of channels) this.#appended(channel)
     }
-    const coordinates = messages.map(({ channel, offset, id, time }) => ({ channel, offset, id, time }))
-    return { coordinates, replayed: false }
   }
 
   async read(channel: string, after: number, limit: number): Promise<Message[]> {

@@ -1,11 +1,5 @@
-import type {
-  AppendItem,
-  AppendResult,
-  IdempotencyKey,
-  JobNotice,
-  JobNoticeListener,
-  JobStore,
-} from '../../core/engine.js'
+import { randomUUID } from 'node:crypto'
+import type { IdempotencyKey, JobNotice, JobNoticeListener, JobStore } from '../../core/engine.js'
 import { jobEventItems } from '../../core/jobs/events.js'
 import { dueAt, JOB_STATES, type JobRecord, type JobState, jobChannel } from '../../core/jobs/job.js'
 import {
@@ -17,15 +11,23 @@ import {
   type NewJob,
 } from '../../core/jobs/machine.js'
 import { Listeners } from '../../core/listeners.js'
+import { Message } from '../../core/message.js'
+import type { ChannelSettings } from '../../core/namespaces.js'
 import { SwitchboardError } from '../../protocol/errors.js'
 import type { RedisClient } from './connection.js'
 import type { RedisKeys } from './keys.js'
 
 interface JobScripts {
-  sbJobSubmit(keys: number, ...args: (string | number)[]): Promise<[number, string?]>
-  sbJobChange(keys: number, ...args: (string | number)[]): Promise<number[]>
+  sbJobSubmit(keys: number, ...args: (string | number | Buffer)[]): Promise<[number, string | number]>
+  sbJobChange(keys: number, ...args: (string | number | Buffer)[]): Promise<number[]>
   sbJobFront(keys: number, ...args: (string | number)[]): Promise<(string | null)[]>
   sbJobPurge(keys: number, ...args: (string | number)[]): Promise<string[]>
+}
+
+interface JobEvents {
+  readonly channel: string
+  readonly args: (string | number | Buffer)[]
+  readonly messages: (first: number, time: number) => Message[]
 }
 
 interface ClaimRequest {
@@ -40,8 +42,17 @@ export interface RedisJobsOptions {
   readonly keys: RedisKeys
   /** Runs a command on a pooled client; a lost connection becomes `engine_unavailable`. */
   readonly run: <T>(command: (client: RedisClient) => Promise<T>) => Promise<T>
-  /** Appends to channels (the job's events), announced to every node like any message. */
-  readonly append: (items: readonly AppendItem[]) => Promise<AppendResult>
+  /**
+   * Runs a script that appends to `channels`, then hands the messages it wrote to this node's
+   * listeners (as the engine does for its own appends).
+   */
+  readonly writeOwn: <T>(
+    channels: readonly string[],
+    write: () => Promise<T>,
+    written: (result: T) => readonly Message[],
+  ) => Promise<T>
+  /** Retention of the job channels. */
+  readonly settingsFor: (channel: string) => ChannelSettings
   /** This node's id, so that it skips its own notices. */
   readonly node: string
   readonly retentionMs: number
@@ -81,30 +92,39 @@ export class RedisJobs implements JobStore {
     const now = Date.now()
     const applied = createJob(spec, now)
     const { job } = applied
-    const [status, earlier] = await this.#scripts((s) =>
-      s.sbJobSubmit(
-        5,
-        keys.job(job.id),
-        idempotency ? keys.jobIdempotency(idempotency.scope, idempotency.key) : keys.job(job.id),
-        keys.queue(job.queue),
-        keys.due,
-        keys.jobState(job.queue, job.state),
-        JSON.stringify(job),
-        job.id,
-        idempotency ? '1' : '0',
-        this.#o.idempotencyWindowMs,
-        job.state === 'queued' ? '1' : '0',
-        dueAt(job) ?? '',
-        job.createdAt,
-      ),
+    const events = this.#events(applied)
+    const [status, second] = await this.#o.writeOwn(
+      [events.channel],
+      () =>
+        this.#scripts((s) =>
+          s.sbJobSubmit(
+            7,
+            keys.job(job.id),
+            idempotency ? keys.jobIdempotency(idempotency.scope, idempotency.key) : keys.job(job.id),
+            keys.queue(job.queue),
+            keys.due,
+            keys.jobState(job.queue, job.state),
+            keys.stream(events.channel),
+            keys.meta(events.channel),
+            ...this.#head(now),
+            JSON.stringify(job),
+            job.id,
+            idempotency ? '1' : '0',
+            this.#o.idempotencyWindowMs,
+            job.state === 'queued' ? '1' : '0',
+            dueAt(job) ?? '',
+            job.createdAt,
+            ...events.args,
+          ),
+        ),
+      ([code, first]) => (code === 0 ? events.messages(Number(first), now) : []),
     )
     if (status === 1) {
-      const first = await this.get(String(earlier))
+      const first = await this.get(String(second))
       if (first) return { job: first, replayed: true }
       return this.submit(spec) // the first job is gone past its retention: this is a new one
     }
     if (status === 2) throw new SwitchboardError('conflict', `job ${spec.id} exists`)
-    await this.#announce([applied])
     return { job, replayed: false }
   }
 
@@ -119,9 +139,7 @@ export class RedisJobs implements JobStore {
       pending.push({ lease, leaseMs, tries: 0, resolve, reject })
       if (first) void this.#serveClaims(queue, pending)
     })
-    if (!applied) return undefined
-    await this.#announce([applied])
-    return applied.job
+    return applied?.job
   }
 
   /** Rounds of claims until none waits: the front jobs for the waiting claims, then one write. */
@@ -245,7 +263,6 @@ export class RedisJobs implements JobStore {
    */
   async #store(doc: string, change: JobChange, now: number): Promise<Applied | undefined> {
     const [applied] = await this.#compareAndSet([{ doc, change }], now)
-    if (applied && applied.events.length > 0) await this.#announce([applied])
     return applied
   }
 
@@ -261,15 +278,16 @@ export class RedisJobs implements JobStore {
     const keys = this.#o.keys
     const results: (Applied | undefined)[] = []
     const writeKeys: string[] = []
-    const args: (string | number)[] = []
-    const written: number[] = []
+    const args: (string | number | Buffer)[] = []
+    const written: { index: number; events: JobEvents }[] = []
     changes.forEach(({ doc, change }, i) => {
       const job = JSON.parse(doc) as JobRecord
       const applied = applyChange(job, change, now)
       results.push(applied)
       const next = applied.job
       if (next === job) return
-      written.push(i)
+      const events = this.#events(applied)
+      written.push({ index: i, events })
       writeKeys.push(
         keys.job(job.id),
         keys.queue(job.queue),
@@ -277,6 +295,8 @@ export class RedisJobs implements JobStore {
         keys.jobState(job.queue, job.state),
         keys.jobState(job.queue, next.state),
         keys.ended,
+        keys.stream(events.channel),
+        keys.meta(events.channel),
       )
       args.push(
         doc,
@@ -287,29 +307,55 @@ export class RedisJobs implements JobStore {
         dueAt(next) ?? '',
         next.createdAt,
         next.finishedAt ?? '',
+        ...events.args,
       )
     })
     if (written.length === 0) return results
-    const flags = await this.#scripts((s) => s.sbJobChange(writeKeys.length, ...writeKeys, ...args))
-    written.forEach((index, k) => {
-      if (flags[k] !== 1) results[index] = undefined
+    const flags = await this.#o.writeOwn(
+      written.map((w) => w.events.channel),
+      () => this.#scripts((s) => s.sbJobChange(writeKeys.length, ...writeKeys, ...this.#head(now), ...args)),
+      (answer) =>
+        written.flatMap(({ events }, k) =>
+          answer[2 * k] === 1 ? events.messages(answer[2 * k + 1], now) : [],
+        ),
+    )
+    written.forEach(({ index }, k) => {
+      if (flags[2 * k] !== 1) results[index] = undefined
     })
     return results
   }
 
-  /** Appends the events of stored changes and tells the other nodes what they need to know. */
-  async #announce(applied: readonly Applied[]): Promise<void> {
-    const items = jobEventItems(applied)
+  /** ARGV head of the writing scripts: now, the job channels' retention, the two topics. */
+  #head(now: number): (string | number)[] {
+    const settings = this.#o.settingsFor(jobChannel(''))
+    return [now, settings.maxMessages, settings.maxAgeMs, this.#o.keys.notify, this.#o.keys.jobsNotify]
+  }
+
+  /**
+   * A change's events for the script (channel name, counts, four fields per event, then notices
+   * for the other nodes), and how to make the messages once the script gave the first offset.
+   */
+  #events({ job, events }: Applied): JobEvents {
+    const channel = jobChannel(job.id)
+    const items = jobEventItems([{ job, events }])
+    const ids = items.map(() => randomUUID())
     const notices: string[] = []
-    for (const { job } of applied) {
-      if (job.state === 'queued') notices.push(`${this.#o.node}\nq\n${job.queue}`)
-      const at = dueAt(job)
-      if (at !== null) notices.push(`${this.#o.node}\nd\n${at}`)
+    if (job.state === 'queued') notices.push(`${this.#o.node}\nq\n${job.queue}`)
+    const at = dueAt(job)
+    if (at !== null && events.length > 0) notices.push(`${this.#o.node}\nd\n${at}`)
+    const args: (string | number | Buffer)[] = [channel, items.length, notices.length]
+    items.forEach((item, i) => {
+      args.push(ids[i], item.contentType, JSON.stringify(item.headers), Buffer.from(item.payload))
+    })
+    args.push(...notices)
+    return {
+      channel,
+      args,
+      messages: (first, time) =>
+        first > 0
+          ? items.map((item, i) => new Message({ ...item, offset: first + i, id: ids[i], time }))
+          : [],
     }
-    await Promise.all([
-      items.length > 0 ? this.#o.append(items) : undefined,
-      ...notices.map((notice) => this.#o.run((c) => c.publish(this.#o.keys.jobsNotify, notice))),
-    ])
   }
 
   async #purge(now: number): Promise<void> {

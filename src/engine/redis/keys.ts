@@ -1,6 +1,11 @@
+import { jobChannel } from '../../core/jobs/job.js'
+
+const JOB_CHANNEL = jobChannel('')
+
 /**
  * The key layout. Every key of one channel carries the hash tag `{c:<channel>}` so that a Redis
- * Cluster keeps them in one slot and a Lua script may touch them together.
+ * Cluster keeps them in one slot and a Lua script may touch them together. A job's channel
+ * (`$job:<id>`) lives in the jobs' slot `{jobs}`, so a job's change and its events are one script.
  */
 export class RedisKeys {
   readonly prefix: string
@@ -12,12 +17,18 @@ export class RedisKeys {
 
   /** The channel's stream: one entry per message, id `<offset>-0`. */
   stream(channel: string): string {
-    return `${this.prefix}{c:${channel}}:s`
+    return `${this.#channelKey(channel)}:s`
   }
 
   /** The channel's hash: `last` (offset counter) and `bytes` (payload bytes retained). */
   meta(channel: string): string {
-    return `${this.prefix}{c:${channel}}:m`
+    return `${this.#channelKey(channel)}:m`
+  }
+
+  #channelKey(channel: string): string {
+    return channel.startsWith(JOB_CHANNEL)
+      ? `${this.prefix}{jobs}:c:${channel}`
+      : `${this.prefix}{c:${channel}}`
   }
 
   idempotency(scope: string, key: string): string {

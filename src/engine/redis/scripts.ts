@@ -4,7 +4,7 @@
  */
 
 /** Drops entries past the count limit and older than the age limit, keeping `bytes` true. */
-const TRIM = `
+export const TRIM = `
 local function field(entry, name)
   local f = entry[2]
   for k = 1, #f, 2 do if f[k] == name then return f[k + 1] end end
@@ -37,6 +37,30 @@ local function trim(stream, meta, max, age, now)
     redis.call('XTRIM', stream, 'MINID', (offset + 1) .. '-0')
     redis.call('HINCRBY', meta, 'bytes', -removed)
   end
+end
+`
+
+/**
+ * Lua function (needs TRIM): appends `count` messages to one channel from ARGV at `pos`, four per
+ * message (id, content type, headers, payload), trims it and announces the range on `notify`.
+ * Answers the first offset, or 0 for none.
+ */
+export const APPEND_MESSAGES = `
+local function append_messages(stream, meta, max, age, now, notify, name, pos, count)
+  local first, last = nil, nil
+  for e = 0, count - 1 do
+    local p = pos + e * 4
+    local offset = redis.call('HINCRBY', meta, 'last', 1)
+    local payload = ARGV[p + 3]
+    redis.call('XADD', stream, offset .. '-0', 'i', ARGV[p], 't', now, 'c', ARGV[p + 1], 'h', ARGV[p + 2], 'p', payload)
+    redis.call('HINCRBY', meta, 'bytes', #payload)
+    if not first then first = offset end
+    last = offset
+  end
+  if not first then return 0 end
+  trim(stream, meta, max, age, tonumber(now))
+  redis.call('PUBLISH', notify, name .. '\\n' .. first .. '\\n' .. last)
+  return first
 end
 `
 
