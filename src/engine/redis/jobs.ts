@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IdempotencyKey, JobNotice, JobNoticeListener, JobStore } from '../../core/engine.js'
 import { jobEventItems } from '../../core/jobs/events.js'
-import { dueAt, JOB_STATES, type JobRecord, type JobState, jobChannel } from '../../core/jobs/job.js'
+import { dueAt, isFinal, JOB_STATES, type JobRecord, type JobState, jobChannel } from '../../core/jobs/job.js'
 import {
   type Applied,
   applyChange,
@@ -62,6 +62,8 @@ export interface RedisJobsOptions {
 const DUE_BATCH = 1000
 /** Claims waiting on one node for one queue are served together, this many per round trip. */
 const CLAIM_BATCH = 100
+/** Documents remembered at most (see `change`). */
+const REMEMBERED = 10_000
 const PURGE_BATCH = 500
 /** A change that lost a race with another node's reads the job again; this many times at most. */
 const MAX_RETRIES = 50
@@ -82,6 +84,8 @@ export class RedisJobs implements JobStore {
    * they never race each other for the same front job, and share one read and one write.
    */
   readonly #claims = new Map<string, ClaimRequest[]>()
+  /** The documents this node last stored, oldest first, for the jobs still in play. */
+  readonly #written = new Map<string, string>()
 
   constructor(options: RedisJobsOptions) {
     this.#o = options
@@ -186,11 +190,25 @@ export class RedisJobs implements JobStore {
   }
 
   async change(id: string, change: JobChange): Promise<JobRecord> {
+    // The document this node last wrote saves a read; if another node changed the job since, the
+    // compare-and-set fails (or the stale view refuses the change) and the job is read afresh.
+    let doc = this.#written.get(id)
+    let remembered = doc !== undefined
     for (let tries = 0; tries < MAX_RETRIES; tries++) {
-      const doc = await this.#o.run((c) => c.get(this.#o.keys.job(id)))
-      if (doc === null) throw new SwitchboardError('not_found', `no job ${id}`)
-      const applied = await this.#store(doc, change, Date.now())
+      if (doc === undefined) {
+        const read = await this.#o.run((c) => c.get(this.#o.keys.job(id)))
+        if (read === null) throw new SwitchboardError('not_found', `no job ${id}`)
+        doc = read
+        remembered = false
+      }
+      let applied: Applied | undefined
+      try {
+        applied = await this.#store(doc, change, Date.now())
+      } catch (error) {
+        if (!remembered) throw error
+      }
       if (applied) return applied.job
+      doc = undefined
     }
     throw new SwitchboardError('engine_unavailable', `job ${id} kept changing under this write; try again`)
   }
@@ -279,7 +297,7 @@ export class RedisJobs implements JobStore {
     const results: (Applied | undefined)[] = []
     const writeKeys: string[] = []
     const args: (string | number | Buffer)[] = []
-    const written: { index: number; events: JobEvents }[] = []
+    const written: { index: number; events: JobEvents; doc: string }[] = []
     changes.forEach(({ doc, change }, i) => {
       const job = JSON.parse(doc) as JobRecord
       const applied = applyChange(job, change, now)
@@ -287,7 +305,8 @@ export class RedisJobs implements JobStore {
       const next = applied.job
       if (next === job) return
       const events = this.#events(applied)
-      written.push({ index: i, events })
+      const nextDoc = JSON.stringify(next)
+      written.push({ index: i, events, doc: nextDoc })
       writeKeys.push(
         keys.job(job.id),
         keys.queue(job.queue),
@@ -300,7 +319,7 @@ export class RedisJobs implements JobStore {
       )
       args.push(
         doc,
-        JSON.stringify(next),
+        nextDoc,
         job.id,
         next.state === 'queued' && job.state !== 'queued' ? '1' : '0',
         job.state === 'queued' && next.state !== 'queued' ? '1' : '0',
@@ -319,10 +338,19 @@ export class RedisJobs implements JobStore {
           answer[2 * k] === 1 ? events.messages(answer[2 * k + 1], now) : [],
         ),
     )
-    written.forEach(({ index }, k) => {
+    written.forEach(({ index, doc }, k) => {
       if (flags[2 * k] !== 1) results[index] = undefined
+      else this.#remember(results[index] as Applied, doc)
     })
     return results
+  }
+
+  /** Keeps the document just stored for a job still in play; forgets finished ones. */
+  #remember({ job }: Applied, doc: string): void {
+    this.#written.delete(job.id)
+    if (isFinal(job.state)) return
+    this.#written.set(job.id, doc)
+    if (this.#written.size > REMEMBERED) this.#written.delete(this.#written.keys().next().value as string)
   }
 
   /** ARGV head of the writing scripts: now, the job channels' retention, the two topics. */
