@@ -16,7 +16,7 @@ import { tempDir } from '../test/helpers/tmp.js'
 import { jobsApi } from '../test/jobs/api.js'
 import { emit, percentile } from './lib/report.js'
 
-const JOBS = Number(process.env.BENCH_JOBS ?? 2000)
+const JOBS = Number(process.env.BENCH_JOBS ?? 10_000)
 const SUBMITTERS = 50
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 

@@ -44,8 +44,9 @@ export interface Applied {
 
 /** The events of a job that just reached `job.state`. */
 function stateEvents(job: JobRecord): JobEvent[] {
-  const events: JobEvent[] = [{ event: 'state', data: jobView(job, false) }]
-  if (isFinal(job.state)) events.push({ event: 'result', data: jobView(job, false) })
+  const view = jobView(job, false)
+  const events: JobEvent[] = [{ event: 'state', data: view }]
+  if (isFinal(job.state)) events.push({ event: 'result', data: view })
   return events
 }
 

@@ -373,7 +373,8 @@ export class RedisJobs implements JobStore {
     if (at !== null && events.length > 0) notices.push(`${this.#o.node}\nd\n${at}`)
     const args: (string | number | Buffer)[] = [channel, items.length, notices.length]
     items.forEach((item, i) => {
-      args.push(ids[i], item.contentType, JSON.stringify(item.headers), Buffer.from(item.payload))
+      // Text, not bytes: ioredis writes an all-string command without copying each part to a buffer.
+      args.push(ids[i], item.contentType, JSON.stringify(item.headers), item.text)
     })
     args.push(...notices)
     return {
