@@ -11,7 +11,6 @@ import { io as ioClient, type Socket } from 'socket.io-client'
 import WebSocket from 'ws'
 import { spawnServer } from '../test/helpers/process.js'
 import { tempDir } from '../test/helpers/tmp.js'
-import { waitUntil } from '../test/helpers/wait.js'
 import { peerProcess } from './lib/peer.js'
 import { emit } from './lib/report.js'
 

@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest'
 import { Namespaces } from '../../src/core/namespaces.js'
 import { RedisEngine } from '../../src/engine/redis/engine.js'
 import { REDIS_URL, redisAvailable } from '../helpers/redis.js'
-import { waitUntil } from '../helpers/wait.js'
 import { type EngineFactory, engineContract } from './contract.js'
 import { jobsContract } from './jobs-contract.js'
 
