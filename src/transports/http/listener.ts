@@ -56,38 +56,21 @@ export class Listener {
     })
     this.http1.setTimeout(options.idleTimeoutMs)
     this.http1.maxConnections = options.maxConnections
-    this.http2 = http2.createServer({
-      maxSessionMemory: 32,
-      settings: { maxHeaderListSize: options.maxHeaderBytes },
-    })
-    this.http2.on(
-      'request',
-      handler as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
-    )
-    this.http2.on('session', (session) => {
-      this.#sessions.add(session)
-      session.setTimeout(options.idleTimeoutMs, () => session.close())
-      session.on('close', () => this.#sessions.delete(session))
-    })
+    const settings = { maxHeaderListSize: options.maxHeaderBytes }
+    this.http2 = this.#serveHttp2(http2.createServer({ maxSessionMemory: 32, settings }), handler)
     this.secure = options.tls
-      ? http2.createSecureServer({
-          cert: options.tls.cert,
-          key: options.tls.key,
-          allowHTTP1: true,
-          maxSessionMemory: 32,
-          settings: { maxHeaderListSize: options.maxHeaderBytes },
-        })
+      ? this.#serveHttp2(
+          http2.createSecureServer({
+            cert: options.tls.cert,
+            key: options.tls.key,
+            allowHTTP1: true,
+            maxSessionMemory: 32,
+            settings,
+          }),
+          handler,
+        )
       : undefined
     if (this.secure) {
-      this.secure.on(
-        'request',
-        handler as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
-      )
-      this.secure.on('session', (session) => {
-        this.#sessions.add(session)
-        session.setTimeout(options.idleTimeoutMs, () => session.close())
-        session.on('close', () => this.#sessions.delete(session))
-      })
       this.secure.setTimeout(options.idleTimeoutMs)
       this.secure.maxConnections = options.maxConnections
     }
@@ -111,6 +94,20 @@ export class Listener {
     this.#inFlight.clear()
     for (const session of this.#sessions) session.close()
     for (const socket of this.#silent) socket.destroy()
+  }
+
+  /** Routes an HTTP/2 server's requests to `handler` and tracks its sessions (idle timeout, drain). */
+  #serveHttp2<S extends http2.Http2Server | http2.Http2SecureServer>(server: S, handler: RequestHandler): S {
+    server.on(
+      'request',
+      handler as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+    )
+    server.on('session', (session: http2.ServerHttp2Session) => {
+      this.#sessions.add(session)
+      session.setTimeout(this.#options.idleTimeoutMs, () => session.close())
+      session.on('close', () => this.#sessions.delete(session))
+    })
+    return server
   }
 
   #accept(socket: Socket, serveHttp1: (socket: Socket) => void): void {
