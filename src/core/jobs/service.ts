@@ -1,9 +1,10 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { SwitchboardError } from '../../protocol/errors.js'
 import type { Broker } from '../broker.js'
 import type { IdempotencyKey } from '../engine.js'
 import { assertQueue } from '../names.js'
 import { isFinal, type JobRecord, type JobState, jobChannel } from './job.js'
+import { newJobId } from './job-id.js'
 import type { Backoff, JobChange } from './machine.js'
 import { leaseMs, type SubmitOptions, submitOptions } from './options.js'
 
@@ -78,7 +79,7 @@ export class Jobs {
     assertQueue(queue)
     const options: SubmitOptions = submitOptions(body, this.#limits.maxDataBytes)
     if (this.#draining) throw new SwitchboardError('shutting_down', 'the server is shutting down')
-    const result = await this.#store.submit({ id: randomUUID(), queue, ...options }, idempotency)
+    const result = await this.#store.submit({ id: newJobId(), queue, ...options }, idempotency)
     if (!result.replayed) this.#after(result.job)
     return result
   }
