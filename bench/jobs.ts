@@ -13,7 +13,7 @@ import { type ConfigInput, loadConfig } from '../src/config.js'
 import { startServer } from '../src/server.js'
 import { spawnServer } from '../test/helpers/process.js'
 import { tempDir } from '../test/helpers/tmp.js'
-import { jobsApi } from '../test/jobs/api.js'
+import { type JobView, jobsApi } from '../test/jobs/api.js'
 import { emit, percentile } from './lib/report.js'
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 10_000)
@@ -118,11 +118,15 @@ async function httpRun(concurrency: number, storeOf: (dir: string) => Store): Pr
       (onDone) => {
         let running = true
         const loops = Array.from({ length: concurrency }, async () => {
+          // As the SDK's worker does: finishing a job also claims the next one (`?next=true`).
+          let next: JobView | undefined
           while (running) {
-            const claimed = await api.claim(queue, 1, 30_000)
-            if (claimed.status !== 200) continue
-            await api.complete(claimed.body.id, claimed.body.lease as string, claimed.body.data)
-            onDone(claimed.body.id)
+            const job = next ?? (await api.claim(queue, 1, 30_000)).body
+            next = undefined
+            if (!job?.lease) continue
+            const done = await api.complete(job.id, job.lease, job.data, 'next=true')
+            onDone(job.id)
+            next = done.body.next ?? undefined
           }
         })
         return {

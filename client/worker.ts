@@ -73,11 +73,14 @@ export class Worker<D = unknown, R = unknown> {
 
   async #loop(): Promise<void> {
     let failures = 0
-    while (!this.#stopping.signal.aborted) {
+    // The next job, handed over with the answer that finished the last one.
+    let next: Claimed | undefined
+    while (next || !this.#stopping.signal.aborted) {
       try {
-        const job = await this.#claim()
+        const job = next ?? (await this.#claim())
+        next = undefined
         failures = 0
-        if (job) await this.#run(job)
+        if (job) next = await this.#run(job)
       } catch (error) {
         if (this.#stopping.signal.aborted) return
         this.#events.emit('error', error as Error)
@@ -100,12 +103,18 @@ export class Worker<D = unknown, R = unknown> {
     return answer.status === 200 ? answer.body : undefined
   }
 
-  async #run(job: Claimed): Promise<void> {
+  /** Runs one job to its end; answers the queue's next job when the server handed one over. */
+  async #run(job: Claimed): Promise<Claimed | undefined> {
     const lost = new AbortController()
     const path = `/v1/jobs/${encodeURIComponent(job.id)}`
     const headers = { 'switchboard-lease': job.lease }
-    const call = (op: string, body?: unknown) =>
-      this.#client.http.request<Record<string, unknown>>(`${path}/${op}`, { method: 'POST', headers, body })
+    const call = (op: string, body?: unknown, query?: Record<string, string | number>) =>
+      this.#client.http.request<Record<string, unknown>>(`${path}/${op}`, {
+        method: 'POST',
+        headers,
+        body,
+        query,
+      })
     const heartbeat = setInterval(() => {
       call('heartbeat', { lease_ms: this.#leaseMs }).then(
         (answer) => {
@@ -134,17 +143,21 @@ export class Worker<D = unknown, R = unknown> {
     } finally {
       clearInterval(heartbeat)
     }
-    if (lost.signal.aborted) return
+    if (lost.signal.aborted) return undefined
+    // Unless stopping, finishing a job also claims the next one: one request per job when busy.
+    const next = this.#stopping.signal.aborted ? undefined : { next: 'true', lease_ms: this.#leaseMs }
     try {
       if (outcome.ok) {
-        await call('complete', { result: outcome.result ?? null })
+        const answer = await call('complete', { result: outcome.result ?? null }, next)
         this.#events.emit('completed', job, outcome.result)
-      } else {
-        await call('fail', { error: outcome.error.message })
-        this.#events.emit('failed', job, outcome.error)
+        return (answer.body?.next as Claimed | null) ?? undefined
       }
+      const answer = await call('fail', { error: outcome.error.message }, next)
+      this.#events.emit('failed', job, outcome.error)
+      return (answer.body?.next as Claimed | null) ?? undefined
     } catch (error) {
       this.#events.emit('error', error as Error)
+      return undefined
     }
   }
 }

@@ -44,11 +44,16 @@ export function jobsApi(base: string, dispatcher?: Dispatcher) {
       ),
     progress: (id: string, lease: string, progress: unknown) =>
       post(`/v1/jobs/${id}/progress`, { progress }, { 'switchboard-lease': lease }),
-    complete: (id: string, lease: string, result: unknown) =>
-      post(`/v1/jobs/${id}/complete`, { result }, { 'switchboard-lease': lease }),
-    fail: (id: string, lease: string, error: unknown, retry?: boolean) =>
-      post(
-        `/v1/jobs/${id}/fail`,
+    /** `next`: the query that asks for the queue's next job in the answer, e.g. `next=true`. */
+    complete: (id: string, lease: string, result: unknown, next?: string) =>
+      post<JobView & { next?: JobView | null }>(
+        `/v1/jobs/${id}/complete${next ? `?${next}` : ''}`,
+        { result },
+        { 'switchboard-lease': lease },
+      ),
+    fail: (id: string, lease: string, error: unknown, retry?: boolean, next?: string) =>
+      post<JobView & { next?: JobView | null }>(
+        `/v1/jobs/${id}/fail${next ? `?${next}` : ''}`,
         { error, ...(retry === undefined ? {} : { retry }) },
         { 'switchboard-lease': lease },
       ),

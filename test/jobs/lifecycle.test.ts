@@ -231,6 +231,46 @@ describe('jobs', () => {
     expect((await api.complete(id, claimed.lease as string, 'fine')).status).toBe(200)
   })
 
+  it('hands a worker the next job with the answer that finishes the last one, and changes nothing on bad input', async () => {
+    const ids = []
+    for (const n of [1, 2, 3]) ids.push((await api.submit('chain', { data: n })).body.id)
+    const first = await api.claim('chain', 0)
+    expect(first.body.id).toBe(ids[0])
+    const lease = first.body.lease as string
+
+    // Refused before anything changes: the job stays active under its lease, the queue as it was.
+    for (const [query, code] of [
+      ['next=maybe', 'invalid_parameter'],
+      ['next=true&lease_ms=5', 'invalid_parameter'],
+    ]) {
+      const refused = await api.complete(ids[0], lease, 'done', query)
+      expect(refused.status).toBe(400)
+      expect(refused.body).toMatchObject({ code })
+    }
+    const stale = await api.complete(ids[0], 'not-the-lease', 'done', 'next=true')
+    expect(stale.status).toBe(409)
+    expect((await api.get(ids[0])).body.state).toBe('active')
+    const before = await call<{ counts: Record<string, number> }>(`${server.url}/v1/queues/chain`)
+    expect(before.body.counts).toMatchObject({ queued: 2, active: 1 })
+
+    const done = await api.complete(ids[0], lease, 'done', 'next=true&lease_ms=5000')
+    expect(done.status).toBe(200)
+    expect(done.body).toMatchObject({ id: ids[0], state: 'succeeded', result: 'done' })
+    const second = done.body.next as JobView
+    expect(second).toMatchObject({ id: ids[1], state: 'active', attempts: 1, data: 2 })
+    expect(second.lease_expires_at).toBeGreaterThan(Date.now() + 3000)
+
+    const failed = await api.fail(second.id, second.lease as string, 'broke', false, 'next=true')
+    expect(failed.body).toMatchObject({ id: ids[1], state: 'failed' })
+    const third = failed.body.next as JobView
+    expect(third).toMatchObject({ id: ids[2], state: 'active' })
+
+    const last = await api.complete(third.id, third.lease as string, 'done', 'next=true')
+    expect(last.body).toMatchObject({ id: ids[2], state: 'succeeded', next: null })
+    const after = await call<{ counts: Record<string, number> }>(`${server.url}/v1/queues/chain`)
+    expect(after.body.counts).toMatchObject({ queued: 0, active: 0, succeeded: 2, failed: 1 })
+  })
+
   it('deduplicates submits by Idempotency-Key', async () => {
     const first = await api.submit('idem', { data: 1 }, { 'idempotency-key': 'k-1' })
     const again = await api.submit('idem', { data: 1 }, { 'idempotency-key': 'k-1' })

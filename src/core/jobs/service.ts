@@ -105,10 +105,15 @@ export class Jobs {
     }
   }
 
+  /** The lease a worker asked for, checked and capped (the default when it asked for none). */
+  leaseMs(asked: number | undefined): number {
+    return leaseMs(asked, this.#limits.defaultLeaseMs, this.#limits.maxLeaseMs)
+  }
+
   /** The front job of a queue under a new lease, waiting up to `waitMs` for one; undefined if none came. */
   async claim(queue: string, askedLeaseMs: number | undefined, waitMs: number, signal?: AbortSignal) {
     assertQueue(queue)
-    const lease = leaseMs(askedLeaseMs, this.#limits.defaultLeaseMs, this.#limits.maxLeaseMs)
+    const lease = this.leaseMs(askedLeaseMs)
     const deadline = Date.now() + waitMs
     for (;;) {
       const version = this.#versions.get(queue) ?? 0
@@ -125,7 +130,7 @@ export class Jobs {
   }
 
   async heartbeat(id: string, lease: string, askedLeaseMs?: number) {
-    const ms = leaseMs(askedLeaseMs, this.#limits.defaultLeaseMs, this.#limits.maxLeaseMs)
+    const ms = this.leaseMs(askedLeaseMs)
     const job = await this.#change(id, { kind: 'heartbeat', lease, leaseMs: ms })
     return { cancelled: job.state === 'cancelled', lease_expires_at: job.leaseExpiresAt }
   }

@@ -34,6 +34,18 @@ export function secondsParam(query: Query, name: string, fallback: number): numb
   return Math.round(Number(value) * 1000)
 }
 
+/** `true` or `false` (also `1` or `0`), or the fallback when absent. */
+export function boolParam(query: Query, name: string, fallback: boolean): boolean {
+  const value = single(query, name)
+  if (value === undefined) return fallback
+  if (value === 'true' || value === '1') return true
+  if (value === 'false' || value === '0') return false
+  throw new SwitchboardError(
+    'invalid_parameter',
+    `${name} must be true or false, got ${JSON.stringify(value)}`,
+  )
+}
+
 export function stringParam(query: Query, name: string): string | undefined {
   return single(query, name)
 }

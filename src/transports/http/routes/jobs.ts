@@ -5,7 +5,7 @@ import { SwitchboardError } from '../../../protocol/errors.js'
 import { type SseResponse, SseStream, streamStart } from '../../sse/stream.js'
 import { clientGone } from '../client-gone.js'
 import type { HttpContext } from '../context.js'
-import { intParam, secondsParam } from '../query.js'
+import { boolParam, intParam, secondsParam } from '../query.js'
 import { idempotencyKeyOf } from '../request-headers.js'
 
 type Query = Record<string, string>
@@ -80,11 +80,11 @@ export function jobRoutes(app: FastifyInstance, ctx: HttpContext): void {
   // Workers.
   app.post('/v1/queues/:queue/claim', async (req: QueueRequest, reply) => {
     const waitMs = Math.min(secondsParam(req.query, 'wait', 0), maxWaitMs)
-    const leaseMs = req.query.lease_ms === undefined ? undefined : intParam(req.query, 'lease_ms', 0)
+    const leaseMs = leaseParam(req.query)
     const job = await held(reply, (signal) => jobs.claim(req.params.queue, leaseMs, waitMs, signal))
     if (!job) return reply.code(204).send()
     // The client left while the claim was answered: the lease will run out and the job come back.
-    return { ...jobView(job), lease: job.lease, lease_expires_at: job.leaseExpiresAt }
+    return claimedView(job)
   })
 
   app.post('/v1/jobs/:id/heartbeat', async (req: JobRequest) => {
@@ -98,16 +98,45 @@ export function jobRoutes(app: FastifyInstance, ctx: HttpContext): void {
     return reply.code(204).send()
   })
 
-  app.post('/v1/jobs/:id/complete', async (req: JobRequest) =>
-    jobView(await jobs.complete(req.params.id, leaseOf(req), objectBody(req.body).result ?? null)),
-  )
+  app.post('/v1/jobs/:id/complete', async (req: JobRequest) => {
+    const next = nextClaim(req)
+    const job = await jobs.complete(req.params.id, leaseOf(req), objectBody(req.body).result ?? null)
+    return withNext(job, next)
+  })
 
   app.post('/v1/jobs/:id/fail', async (req: JobRequest) => {
+    const next = nextClaim(req)
     const body = objectBody(req.body)
     if (body.retry !== undefined && typeof body.retry !== 'boolean')
       throw new SwitchboardError('invalid_body', 'retry must be true or false')
-    return jobView(await jobs.fail(req.params.id, leaseOf(req), body.error ?? null, body.retry !== false))
+    const job = await jobs.fail(req.params.id, leaseOf(req), body.error ?? null, body.retry !== false)
+    return withNext(job, next)
   })
+
+  /**
+   * `?next=true` on complete and fail: the answer also carries the queue's front job, claimed under a
+   * new lease (`lease_ms` as for a claim), or null when none is queued. A busy worker then needs one
+   * request per job instead of two.
+   */
+  function nextClaim(req: JobRequest): { leaseMs: number } | undefined {
+    // Checked before the job changes, so that a bad parameter changes nothing.
+    return boolParam(req.query, 'next', false) ? { leaseMs: jobs.leaseMs(leaseParam(req.query)) } : undefined
+  }
+
+  async function withNext(job: JobRecord, next: { leaseMs: number } | undefined) {
+    if (!next) return jobView(job)
+    const claimed = await jobs.claim(job.queue, next.leaseMs, 0)
+    return { ...jobView(job), next: claimed ? claimedView(claimed) : null }
+  }
+}
+
+function leaseParam(query: Query): number | undefined {
+  return query.lease_ms === undefined ? undefined : intParam(query, 'lease_ms', 0)
+}
+
+/** A claimed job as its worker gets it: the job, its lease token and when the lease ends. */
+function claimedView(job: JobRecord) {
+  return { ...jobView(job), lease: job.lease, lease_expires_at: job.leaseExpiresAt }
 }
 
 /** `POST /v1/rpc/{queue}?timeout_ms=T`: the body is the request; the answer is the worker's result. */
