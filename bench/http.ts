@@ -4,10 +4,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import autocannon from 'autocannon'
-import { freePort, spawnServer } from '../test/helpers/process.js'
+import { freePort } from '../test/helpers/process.js'
 import { tempDir } from '../test/helpers/tmp.js'
 import { waitUntil } from '../test/helpers/wait.js'
 import { emit } from './lib/report.js'
+import { benchServer } from './lib/server.js'
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5)
 const CONNECTIONS = 64
@@ -81,7 +82,7 @@ async function main(): Promise<void> {
     const file = `${dir.path}/config.json`
     const { writeFileSync } = await import('node:fs')
     writeFileSync(file, JSON.stringify({ namespaces: [{ pattern: 'live:*', ephemeral: true }] }))
-    const server = await spawnServer([
+    const server = await benchServer([
       '--data-dir',
       dir.path,
       '--config',

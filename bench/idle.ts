@@ -9,10 +9,10 @@ import { Agent, type ClientRequest, request } from 'node:http'
 import { createRequire } from 'node:module'
 import { io as ioClient, type Socket } from 'socket.io-client'
 import WebSocket from 'ws'
-import { spawnServer } from '../test/helpers/process.js'
 import { tempDir } from '../test/helpers/tmp.js'
 import { peerProcess } from './lib/peer.js'
 import { emit } from './lib/report.js'
+import { benchServer } from './lib/server.js'
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10_000)
 const BATCH = 250
@@ -37,7 +37,7 @@ interface Server {
 
 async function switchboard(transport: 'ws' | 'sse'): Promise<Server> {
   const dir = tempDir('switchboard-bench-')
-  const server = await spawnServer([
+  const server = await benchServer([
     '--data-dir',
     dir.path,
     '--log-level',

@@ -11,10 +11,10 @@ import { Redis } from 'ioredis'
 import { Agent } from 'undici'
 import { type ConfigInput, loadConfig } from '../src/config.js'
 import { startServer } from '../src/server.js'
-import { spawnServer } from '../test/helpers/process.js'
 import { tempDir } from '../test/helpers/tmp.js'
 import { type JobView, jobsApi } from '../test/jobs/api.js'
 import { emit, percentile } from './lib/report.js'
+import { benchServer } from './lib/server.js'
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 10_000)
 const SUBMITTERS = 50
@@ -108,7 +108,7 @@ function redisStore(dir: string): Store {
 async function httpRun(concurrency: number, storeOf: (dir: string) => Store): Promise<Run> {
   const dir = tempDir('switchboard-bench-')
   const store = storeOf(dir.path)
-  const server = await spawnServer([...store.args, '--log-level', 'error'])
+  const server = await benchServer([...store.args, '--log-level', 'error'])
   const agent = new Agent({ connections: SUBMITTERS + concurrency + 10 })
   const api = jobsApi(server.url, agent)
   const queue = `bench-${concurrency}`

@@ -3,17 +3,17 @@
  * to each waiter's answer (p50, p99, and the last), over several rounds.
  */
 import { Agent, request } from 'undici'
-import { spawnServer } from '../test/helpers/process.js'
 import { tempDir } from '../test/helpers/tmp.js'
 import { waitUntil } from '../test/helpers/wait.js'
 import { emit, percentile } from './lib/report.js'
+import { benchServer } from './lib/server.js'
 
 const WAITERS = Number(process.env.BENCH_WAITERS ?? 10_000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 
 async function main(): Promise<void> {
   const dir = tempDir('switchboard-bench-')
-  const server = await spawnServer([
+  const server = await benchServer([
     '--data-dir',
     dir.path,
     '--log-level',

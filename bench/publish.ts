@@ -5,10 +5,10 @@
  */
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import { spawnServer } from '../test/helpers/process.js'
 import { tempDir } from '../test/helpers/tmp.js'
 import { closedLoop } from './lib/load.js'
 import { emit, percentile } from './lib/report.js'
+import { benchServer } from './lib/server.js'
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 4000)
 const PAYLOAD = JSON.stringify({ user: 'u-123', event: 'login', at: 1700000000000, pad: 'x'.repeat(40) })
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   })
 
   const dir = tempDir('switchboard-bench-')
-  const server = await spawnServer(['--data-dir', dir.path, '--fsync', 'always', '--log-level', 'error'])
+  const server = await benchServer(['--data-dir', dir.path, '--fsync', 'always', '--log-level', 'error'])
   try {
     const headers = { 'content-type': 'application/json' }
     for (const concurrency of [1, 16, 256]) {

@@ -7,10 +7,10 @@
  */
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { spawnServer } from '../test/helpers/process.js'
 import { tempDir } from '../test/helpers/tmp.js'
 import { BURST, measure, type Nodes, RATE, redisPubSub, SUBSCRIBERS, switchboard } from './lib/fanout.js'
 import { emit } from './lib/report.js'
+import { benchServer } from './lib/server.js'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 
@@ -20,7 +20,7 @@ async function redisNodes(count: number): Promise<Nodes> {
   const dir = tempDir('switchboard-bench-')
   const nodes = await Promise.all(
     Array.from({ length: count }, () =>
-      spawnServer(['--data-dir', dir.path, '--engine', REDIS_URL, '--redis-prefix', prefix, '--fsync', 'os']),
+      benchServer(['--data-dir', dir.path, '--engine', REDIS_URL, '--redis-prefix', prefix, '--fsync', 'os']),
     ),
   )
   return {

@@ -5,9 +5,9 @@
  */
 import { connect as natsConnect } from 'nats'
 import { connect } from '../client/node.js'
-import { spawnServer } from '../test/helpers/process.js'
 import { tempDir } from '../test/helpers/tmp.js'
 import { emit, percentile } from './lib/report.js'
+import { benchServer } from './lib/server.js'
 
 const CALLS = Number(process.env.BENCH_RPC_CALLS ?? 2000)
 const DURATION_MS = Number(process.env.BENCH_DURATION_S ?? 5) * 1000
@@ -66,7 +66,7 @@ async function natsRun(concurrency: number): Promise<Run> {
 
 async function switchboardRun(fsync: string, concurrency: number): Promise<Run> {
   const dir = tempDir('switchboard-bench-')
-  const server = await spawnServer(['--data-dir', dir.path, '--fsync', fsync, '--log-level', 'error'])
+  const server = await benchServer(['--data-dir', dir.path, '--fsync', fsync, '--log-level', 'error'])
   const client = connect(server.url, { lazy: true })
   const worker = client.worker('resize', async (job) => job.data, { concurrency })
   try {

@@ -7,9 +7,9 @@
 import WebSocket from 'ws'
 import { connect } from '../client/node.js'
 import { postJson } from '../test/helpers/http.js'
-import { spawnServer } from '../test/helpers/process.js'
 import { tempDir } from '../test/helpers/tmp.js'
 import { emit, percentile } from './lib/report.js'
+import { benchServer } from './lib/server.js'
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 50_000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
@@ -70,7 +70,7 @@ const sdk = (url: string) =>
   })
 
 const dir = tempDir('switchboard-bench-')
-const server = await spawnServer(['--data-dir', dir.path, '--fsync', 'os', '--log-level', 'error'])
+const server = await benchServer(['--data-dir', dir.path, '--fsync', 'os', '--log-level', 'error'])
 try {
   const data = { user: 'u-123', event: 'login', text: 'x'.repeat(60) }
   for (let sent = 0; sent < MESSAGES; sent += BATCH) {

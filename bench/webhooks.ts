@@ -9,10 +9,10 @@ import { writeFileSync } from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { postJson } from '../test/helpers/http.js'
-import { spawnServer } from '../test/helpers/process.js'
 import { tempDir } from '../test/helpers/tmp.js'
 import { waitUntil } from '../test/helpers/wait.js'
 import { emit } from './lib/report.js'
+import { benchServer } from './lib/server.js'
 
 const MESSAGES = Number(process.env.BENCH_WEBHOOK_MESSAGES ?? 4000)
 const BATCH = 500
@@ -99,7 +99,7 @@ async function main(): Promise<void> {
       file,
       JSON.stringify({ namespaces: [{ pattern: 'wh:*', webhook: { url: sink.url, secret } }] }),
     )
-    const server = await spawnServer(['--data-dir', dir.path, '--config', file, '--log-level', 'error'])
+    const server = await benchServer(['--data-dir', dir.path, '--config', file, '--log-level', 'error'])
     try {
       const before = sink.count()
       const started = performance.now()

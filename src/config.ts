@@ -50,8 +50,9 @@ const limitsSchema = z
     subscriptionsPerConnection: positiveInt.default(1000),
     pushBufferBytes: positiveInt.default(MiB),
     slowConsumerMs: positiveInt.default(30_000),
-    ratePerSecond: nonNegativeInt.default(0),
+    ratePerSecond: nonNegativeInt.default(10_000),
     rateBurst: nonNegativeInt.default(0),
+    frameRatePerSecond: nonNegativeInt.default(10_000),
   })
   .strict()
 
@@ -336,13 +337,19 @@ export const OPTIONS: readonly { name: string; path: string; kind: Kind; help: s
     name: 'rate-per-second',
     path: 'limits.ratePerSecond',
     kind: 'int',
-    help: 'requests per second per client, 0 = off (default 0)',
+    help: 'HTTP requests per second per client address, 0 = off (default 10000)',
   },
   {
     name: 'rate-burst',
     path: 'limits.rateBurst',
     kind: 'int',
-    help: 'burst above the rate (default: one second of rate)',
+    help: 'HTTP requests a client address may send at once above its rate (default: one second of rate)',
+  },
+  {
+    name: 'frame-rate-per-second',
+    path: 'limits.frameRatePerSecond',
+    kind: 'int',
+    help: 'frames per second per WebSocket or TCP connection, 0 = off; bursts of one second (default 10000)',
   },
 ]
 

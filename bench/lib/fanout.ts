@@ -11,11 +11,11 @@ import { connect as natsConnect } from 'nats'
 import { io as ioClient } from 'socket.io-client'
 import { Pool } from 'undici'
 import WebSocket from 'ws'
-import { spawnServer } from '../../test/helpers/process.js'
 import { tempDir } from '../../test/helpers/tmp.js'
 import { waitUntil } from '../../test/helpers/wait.js'
 import { peerProcess } from './peer.js'
 import { percentile } from './report.js'
+import { benchServer } from './server.js'
 
 export const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1000)
 export const BURST = Number(process.env.BENCH_MESSAGES ?? 200)
@@ -126,7 +126,7 @@ export interface Nodes {
 /** One Switchboard node on a fresh SQLite file (fsync=os). */
 export async function sqliteNode(): Promise<Nodes> {
   const dir = tempDir('switchboard-bench-')
-  const server = await spawnServer(['--data-dir', dir.path, '--fsync', 'os', '--log-level', 'error'])
+  const server = await benchServer(['--data-dir', dir.path, '--fsync', 'os', '--log-level', 'error'])
   return {
     urls: [server.url],
     async stop() {

@@ -184,6 +184,29 @@ describe('WebSocket', () => {
     expect(sse.body.code).toBe('too_many_subscriptions')
   })
 
+  it('answers frames over the frame rate with rate_limited and runs none of them; the rest of the connection goes on', async () => {
+    const { url } = await start({ limits: { frameRatePerSecond: 4 } })
+    const ws = await open(url)
+    expect(await ws.request({ op: 'sub', channel: 'rl' })).toMatchObject({ op: 'ok' })
+    // A burst of publishes well over the bucket (4, refilled at 4 a second).
+    const ids = Array.from({ length: 12 }, (_, i) => ws.send({ op: 'pub', channel: 'rl', data: { i } }))
+    const answers = await ws.until((frames) => {
+      const mine = ids.map((id) => frames.find((f) => f.id === id && f.op !== 'msg'))
+      return mine.every(Boolean) ? (mine as Frame[]) : undefined
+    })
+    const refused = answers.filter((f) => f.op === 'error')
+    const stored = answers.filter((f) => f.op === 'ok')
+    expect(refused.length).toBeGreaterThan(0)
+    for (const f of refused) expect(f).toMatchObject({ code: 'rate_limited' })
+    // Refused frames changed nothing: the channel holds exactly the publishes answered ok.
+    const info = await call<{ last_offset: number }>(`${url}/v1/channels/rl`)
+    expect(info.body.last_offset).toBe(stored.length)
+    // Once the bucket refills, the same connection and its subscription carry on.
+    await waitUntil(async () => (await ws.request({ op: 'ping' })).op === 'pong', { what: 'a token' })
+    await publish(url, 'rl', 'after the burst')
+    await ws.until(() => ws.messages('rl').find((f) => f.data === 'after the burst'))
+  })
+
   it('moves a subscriber that stops reading to catch-up, then closes it past the second bound', async () => {
     const { url } = await start({ limits: { pushBufferBytes: 16 * 1024, slowConsumerMs: 1000 } })
     const stats = async () =>

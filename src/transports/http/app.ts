@@ -103,20 +103,20 @@ export function createHttpApp(
     )
   })
 
-  app.addHook('onRequest', (_request, _reply, done) => {
+  const limiter =
+    limits.ratePerSecond > 0 ? new RateLimiter(limits.ratePerSecond, limits.rateBurst) : undefined
+  app.addHook('onRequest', (request, reply, done) => {
     if (ctx.broker.draining)
-      done(new SwitchboardError('shutting_down', 'the server is shutting down; retry on another node'))
-    else done()
+      return done(new SwitchboardError('shutting_down', 'the server is shutting down; retry on another node'))
+    if (!limiter || limiter.take(request.ip)) return done()
+    reply.header('retry-after', String(limiter.retryAfter(request.ip)))
+    done(
+      new SwitchboardError(
+        'rate_limited',
+        `more than ${limits.ratePerSecond} requests per second from this address`,
+      ),
+    )
   })
-  if (limits.ratePerSecond > 0) {
-    const limiter = new RateLimiter(limits.ratePerSecond, limits.rateBurst)
-    app.addHook('onRequest', async (request, reply) => {
-      const client = request.ip
-      if (limiter.take(client)) return
-      reply.header('retry-after', String(limiter.retryAfter(client)))
-      throw new SwitchboardError('rate_limited', `more than ${limits.ratePerSecond} requests per second`)
-    })
-  }
   app.addHook('onResponse', (_request, reply, done) => {
     ctx.metrics.httpRequests.inc({ status: `${Math.floor(reply.statusCode / 100)}xx` })
     done()

@@ -1,6 +1,8 @@
+import type { Config } from '../../config.js'
 import type { Broker } from '../../core/broker.js'
 import type { Message } from '../../core/message.js'
 import { jsonPayload } from '../../core/payload.js'
+import { TokenBucket } from '../../core/rate-limiter.js'
 import type { Consumer, Subscription } from '../../core/subscription.js'
 import { type ErrorCode, SwitchboardError } from '../../protocol/errors.js'
 import type { ClientFrame, Encoded, FrameCodec, ServerFrame } from '../../protocol/frames.js'
@@ -25,6 +27,19 @@ export interface SessionLimits {
   /** How long the wire may stay congested before the session is closed as a slow consumer. */
   readonly slowConsumerMs: number
   readonly maxPayloadBytes: number
+  /** Frames a second the client may send (bursts of one second); 0 for no limit. */
+  readonly framesPerSecond: number
+}
+
+/** A session's limits from the server's. */
+export function sessionLimits(limits: Config['limits']): SessionLimits {
+  return {
+    maxSubscriptions: limits.subscriptionsPerConnection,
+    bufferBytes: limits.pushBufferBytes,
+    slowConsumerMs: limits.slowConsumerMs,
+    maxPayloadBytes: limits.payloadBytes,
+    framesPerSecond: limits.frameRatePerSecond,
+  }
 }
 
 /**
@@ -46,6 +61,7 @@ export class Session implements Consumer {
   #congestedSince: number | undefined
   #slowTimer: NodeJS.Timeout | undefined
   #closed = false
+  readonly #frames: TokenBucket | undefined
 
   constructor(broker: Broker, codec: FrameCodec, wire: Wire, limits: SessionLimits, client: string) {
     this.client = client
@@ -53,6 +69,7 @@ export class Session implements Consumer {
     this.#codec = codec
     this.#wire = wire
     this.#limits = limits
+    this.#frames = limits.framesPerSecond > 0 ? new TokenBucket(limits.framesPerSecond, 0) : undefined
   }
 
   get subscriptions(): number {
@@ -70,6 +87,12 @@ export class Session implements Consumer {
       frame = this.#codec.decode(data)
     } catch (error) {
       this.#error(undefined, error)
+      return
+    }
+    if (this.#frames && !this.#frames.take()) {
+      const retry = `retry in ${this.#frames.retryAfter} s`
+      const message = `more than ${this.#frames.rate} frames per second; this one was not run, ${retry}`
+      this.#error(frame.id, new SwitchboardError('rate_limited', message))
       return
     }
     this.#dispatch(frame).catch((error: unknown) => this.#error(frame.id, error))

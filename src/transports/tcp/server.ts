@@ -6,7 +6,7 @@ import { msgpackCodec } from '../../protocol/frames.js'
 import { FrameDecoder, lengthPrefix } from '../../protocol/length-prefixed.js'
 import type { PushRegistry } from '../push-registry.js'
 import { clientOf } from '../session/client-id.js'
-import { Session } from '../session/session.js'
+import { Session, sessionLimits } from '../session/session.js'
 
 const FRAME_OVERHEAD = 64 * 1024
 
@@ -48,12 +48,7 @@ export async function startTcp(broker: Broker, config: Config, registry: PushReg
         close: (reason, detail) =>
           close(reason === 'slow_consumer' ? 'slow_consumer' : 'invalid_frame', detail),
       },
-      {
-        maxSubscriptions: limits.subscriptionsPerConnection,
-        bufferBytes: limits.pushBufferBytes,
-        slowConsumerMs: limits.slowConsumerMs,
-        maxPayloadBytes: limits.payloadBytes,
-      },
+      sessionLimits(limits),
       clientOf(undefined),
     )
     const decoder = new FrameDecoder(limits.payloadBytes + FRAME_OVERHEAD)

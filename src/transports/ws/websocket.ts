@@ -8,7 +8,7 @@ import { problemOf } from '../../protocol/errors.js'
 import { jsonCodec, WS_SUBPROTOCOLS } from '../../protocol/frames.js'
 import type { PushRegistry } from '../push-registry.js'
 import { clientOf } from '../session/client-id.js'
-import { type CloseReason, Session } from '../session/session.js'
+import { type CloseReason, Session, sessionLimits } from '../session/session.js'
 
 export const WS_PATH = '/v1/ws'
 
@@ -75,12 +75,7 @@ export function attachWebSocket(
           if (reason === 'slow_consumer') setTimeout(() => ws.terminate(), 1000).unref()
         },
       },
-      {
-        maxSubscriptions: limits.subscriptionsPerConnection,
-        bufferBytes: limits.pushBufferBytes,
-        slowConsumerMs: limits.slowConsumerMs,
-        maxPayloadBytes: limits.payloadBytes,
-      },
+      sessionLimits(limits),
       client,
     )
     const unregister = registry.add(

@@ -1,0 +1,69 @@
+import net from 'node:net'
+import { Agent } from 'undici'
+import { afterAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../../src/config.js'
+import { call } from '../helpers/http.js'
+import { startTestServer, type TestServer } from '../helpers/server.js'
+
+/** An HTTP client whose connections come from `address` (any of 127.0.0.0/8 reaches the server). */
+const from = (address: string) =>
+  new Agent({
+    connect: (options, callback) => {
+      const socket = net.connect({
+        host: options.hostname,
+        port: Number(options.port),
+        localAddress: address,
+      })
+      socket.once('connect', () => callback(null, socket)).once('error', (error) => callback(error, null))
+      return socket
+    },
+  })
+
+let server: TestServer | undefined
+const agents: Agent[] = []
+afterAll(async () => {
+  await Promise.all(agents.map((a) => a.close()))
+  await server?.stop()
+})
+
+describe('rate limits', () => {
+  it('are on by default, for HTTP requests and for push frames', () => {
+    const { limits } = loadConfig({})
+    expect(limits.ratePerSecond).toBeGreaterThan(0)
+    expect(limits.frameRatePerSecond).toBeGreaterThan(0)
+  })
+
+  it('answer 429 with Retry-After to one address over its rate, change nothing, and leave other addresses alone', async () => {
+    server = await startTestServer({ limits: { ratePerSecond: 1, rateBurst: 3 } })
+    const [noisy, quiet, reader] = ['127.0.0.1', '127.0.0.2', '127.0.0.3'].map(from)
+    agents.push(noisy, quiet, reader)
+    const publish = (dispatcher: Agent, i: number) =>
+      call(`${server!.url}/v1/channels/rl/messages`, {
+        method: 'POST',
+        body: JSON.stringify({ i }),
+        headers: { 'content-type': 'application/json' },
+        dispatcher,
+      })
+
+    const answers = []
+    for (let i = 0; i < 8; i++) answers.push(await publish(noisy, i))
+    const limited = answers.filter((a) => a.status === 429)
+    const accepted = answers.flatMap((a, i) => (a.status === 201 ? [i] : []))
+    expect(limited.length).toBeGreaterThan(0)
+    expect(accepted.length + limited.length).toBe(answers.length)
+    for (const answer of limited) {
+      expect(answer.headers['content-type']).toContain('application/problem+json')
+      expect(answer.body).toMatchObject({ code: 'rate_limited', status: 429 })
+      expect(Number(answer.headers['retry-after'])).toBeGreaterThanOrEqual(1)
+    }
+
+    // Another address still has its whole bucket.
+    expect((await publish(quiet, 100)).status).toBe(201)
+    // Only what was accepted is stored.
+    const page = await call<{ messages: { data: { i: number } }[] }>(
+      `${server.url}/v1/channels/rl/messages?after=0`,
+      { dispatcher: reader },
+    )
+    expect(page.body.messages.map((m) => m.data.i)).toEqual([...accepted, 100])
+  })
+})
