@@ -113,13 +113,24 @@ export interface EngineOptions {
   readonly jobRetentionMs?: number
 }
 
+export interface Submitted {
+  /** The job as submitted (or the first one, replayed). */
+  readonly job: JobRecord
+  readonly replayed: boolean
+  /** The job claimed for `spec.handTo`, when it was. */
+  readonly handed?: JobRecord
+}
+
 /**
  * Where jobs live. Every write is atomic and appends the job's events (`state`, `progress`,
  * `result`) to its channel `$job:<id>` in the same write, announced like any message.
  */
 export interface JobStore {
-  /** Stores a new job, or with an idempotency key already used, answers the first one. */
-  submit(spec: NewJob, idempotency?: IdempotencyKey): Promise<{ job: JobRecord; replayed: boolean }>
+  /**
+   * Stores a new job, or with an idempotency key already used, answers the first one. With
+   * `spec.handTo`, the new job is claimed under that lease in the same write: `handed` is it then.
+   */
+  submit(spec: NewJob, idempotency?: IdempotencyKey): Promise<Submitted>
   /** The front job of a queue, now active under `lease`; undefined when none is queued. */
   claim(queue: string, lease: string, leaseMs: number): Promise<JobRecord | undefined>
   /** Applies a change (heartbeat, progress, complete, fail, cancel): `not_found`, `lease_expired`. */

@@ -35,6 +35,8 @@ export interface AppendedEvents {
 export interface JobWrite {
   readonly job: JobRecord | undefined
   readonly replayed?: boolean
+  /** A new job claimed for a waiting worker in the same write (`NewJob.handTo`). */
+  readonly handed?: JobRecord
   readonly events: AppendedEvents
 }
 
@@ -66,7 +68,8 @@ export class JobLedger {
     const applied = createJob(spec, now)
     this.#table.save(applied.job, applied.job.state === 'queued')
     if (idempotency) this.#table.remember(idempotency, spec.id, now)
-    return { job: applied.job, replayed: false, events: this.#events([applied]) }
+    const handed = applied.job === applied.submitted ? undefined : applied.job
+    return { job: applied.submitted, replayed: false, handed, events: this.#events([applied]) }
   }
 
   claim(queue: string, lease: string, leaseMs: number, now: number): JobWrite {

@@ -22,8 +22,8 @@ export class MemoryJobs implements JobStore {
   }
 
   async submit(spec: NewJob, idempotency?: IdempotencyKey) {
-    const { job, replayed } = this.#ledger.submit(spec, idempotency, Date.now())
-    return { job: job as JobRecord, replayed: replayed ?? false }
+    const { job, replayed, handed } = this.#ledger.submit(spec, idempotency, Date.now())
+    return { job: job as JobRecord, replayed: replayed ?? false, handed }
   }
 
   async claim(queue: string, lease: string, leaseMs: number) {

@@ -68,6 +68,34 @@ export function jobsContract(name: string, factory: EngineFactory): void {
       expect(await engine.jobs.counts('fifo')).toMatchObject({ active: 1, succeeded: 1, queued: 0 })
     })
 
+    it('hands a new job to a waiting worker in the same write: stored active under its lease, after a queued event', async () => {
+      const engine = await open()
+      const handTo = { lease: 'waiting-lease', leaseMs: 5000 }
+      const result = await engine.jobs.submit({ ...spec('handed', 'h'), handTo })
+      expect(result.job).toMatchObject({ state: 'queued', attempts: 0, lease: null })
+      expect(result.handed).toMatchObject({
+        id: result.job.id,
+        state: 'active',
+        attempts: 1,
+        lease: 'waiting-lease',
+      })
+      expect(await engine.jobs.get(result.job.id)).toEqual(result.handed)
+      expect(await engine.jobs.claim('handed', 'other-lease', 1000)).toBeUndefined()
+      expect(await events(engine, result.job.id)).toEqual(['state:queued', 'state:active'])
+      // Its lease runs out like any other.
+      expect(await engine.jobs.nextDue()).toBe(result.handed?.leaseExpiresAt)
+      const done = await engine.jobs.change(result.job.id, {
+        kind: 'complete',
+        lease: 'waiting-lease',
+        result: 1,
+      })
+      expect(done.state).toBe('succeeded')
+      // A delayed job is never handed over.
+      const later = await engine.jobs.submit({ ...spec('handed', null, { delayMs: 60_000 }), handTo })
+      expect(later.handed).toBeUndefined()
+      expect(later.job.state).toBe('delayed')
+    })
+
     it('expires leases and releases delayed jobs when due, and answers the next due time', async () => {
       const engine = await open()
       const job = (await engine.jobs.submit(spec('due', null, { maxAttempts: 2 }))).job

@@ -159,9 +159,24 @@ export interface NewJob {
   readonly maxAttempts: number
   readonly delayMs: number
   readonly timeoutMs: number | null
+  /** A worker waiting for this queue: the job is claimed for it in the same write (no delay only). */
+  readonly handTo?: { readonly lease: string; readonly leaseMs: number }
 }
 
-export function createJob(spec: NewJob, now: number): Applied {
+export interface Created extends Applied {
+  /** The job as submitted, queued or delayed; `job` is the one to store, active when handed over. */
+  readonly submitted: JobRecord
+}
+
+/** A new job, queued (or delayed), and claimed in the same step when `handTo` a waiting worker. */
+export function createJob(spec: NewJob, now: number): Created {
+  const created = newJob(spec, now)
+  if (!spec.handTo || created.job.state !== 'queued') return { ...created, submitted: created.job }
+  const claimed = applyChange(created.job, { kind: 'claim', ...spec.handTo }, now)
+  return { job: claimed.job, events: [...created.events, ...claimed.events], submitted: created.job }
+}
+
+function newJob(spec: NewJob, now: number): Applied {
   const job: JobRecord = {
     id: spec.id,
     queue: spec.queue,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { SwitchboardError } from '../../protocol/errors.js'
 import type { Broker } from '../broker.js'
-import type { IdempotencyKey } from '../engine.js'
+import type { IdempotencyKey, Submitted } from '../engine.js'
 import { assertQueue } from '../names.js'
 import { isFinal, type JobRecord, type JobState, jobChannel } from './job.js'
 import { newJobId } from './job-id.js'
@@ -21,7 +21,13 @@ export interface JobsLimits {
 const MAX_TIMER_MS = 3_600_000
 
 interface ClaimWaiter {
-  readonly wake: () => void
+  /** The lease the waiting claim will hold, so that a new job can be handed to it directly. */
+  readonly lease: string
+  readonly leaseMs: number
+  /** Answers the claim with a job handed to it, or lets it look again (undefined). */
+  readonly wake: (handed?: JobRecord) => void
+  /** Keeps the waiter from leaving on its own (time out, client gone) while a job is handed to it. */
+  readonly hold: () => void
 }
 
 /**
@@ -79,9 +85,19 @@ export class Jobs {
     assertQueue(queue)
     const options: SubmitOptions = submitOptions(body, this.#limits.maxDataBytes)
     if (this.#draining) throw new SwitchboardError('shutting_down', 'the server is shutting down')
-    const result = await this.#store.submit({ id: newJobId(), queue, ...options }, idempotency)
-    if (!result.replayed) this.#after(result.job)
-    return result
+    // A worker already waiting on this node gets the job in the same write: no second write to claim it.
+    const waiter = options.delayMs === 0 ? this.#takeWaiter(queue) : undefined
+    const handTo = waiter && { lease: waiter.lease, leaseMs: waiter.leaseMs }
+    let result: Submitted
+    try {
+      result = await this.#store.submit({ id: newJobId(), queue, ...options, handTo }, idempotency)
+    } catch (error) {
+      waiter?.wake()
+      throw error
+    }
+    waiter?.wake(result.handed)
+    if (!result.replayed) this.#after(result.handed ?? result.job)
+    return { job: result.job, replayed: result.replayed }
   }
 
   async get(id: string): Promise<JobRecord> {
@@ -113,11 +129,12 @@ export class Jobs {
   /** The front job of a queue under a new lease, waiting up to `waitMs` for one; undefined if none came. */
   async claim(queue: string, askedLeaseMs: number | undefined, waitMs: number, signal?: AbortSignal) {
     assertQueue(queue)
-    const lease = this.leaseMs(askedLeaseMs)
+    const leaseMs = this.leaseMs(askedLeaseMs)
     const deadline = Date.now() + waitMs
     for (;;) {
       const version = this.#versions.get(queue) ?? 0
-      const job = await this.#store.claim(queue, randomBytes(16).toString('base64url'), lease)
+      const lease = randomBytes(16).toString('base64url')
+      const job = await this.#store.claim(queue, lease, leaseMs)
       if (job) {
         this.#arm(job.leaseExpiresAt as number)
         return job
@@ -125,7 +142,8 @@ export class Jobs {
       const left = deadline - Date.now()
       if (left <= 0 || signal?.aborted || this.#draining) return undefined
       if ((this.#versions.get(queue) ?? 0) !== version) continue
-      await this.#waitForWork(queue, left, signal)
+      const handed = await this.#waitForWork(queue, { lease, leaseMs }, left, signal)
+      if (handed) return handed
     }
   }
 
@@ -211,6 +229,16 @@ export class Jobs {
   #after(job: JobRecord): void {
     if (job.state === 'queued') this.#wake(job.queue, 1)
     else if (job.state === 'delayed') this.#arm(job.runAt)
+    else if (job.state === 'active') this.#arm(job.leaseExpiresAt as number)
+  }
+
+  /** The claim waiting longest on a queue, taken out of the line and held; undefined if none. */
+  #takeWaiter(queue: string): ClaimWaiter | undefined {
+    const waiters = this.#waiters.get(queue)
+    const waiter = waiters?.shift()
+    if (waiters?.length === 0) this.#waiters.delete(queue)
+    waiter?.hold()
+    return waiter
   }
 
   #wake(queue: string, count: number): void {
@@ -221,7 +249,13 @@ export class Jobs {
     if (waiters.length === 0) this.#waiters.delete(queue)
   }
 
-  #waitForWork(queue: string, ms: number, signal?: AbortSignal): Promise<void> {
+  /** Waits for work on a queue: a job handed over, or a wake to look again (undefined). */
+  #waitForWork(
+    queue: string,
+    claim: { lease: string; leaseMs: number },
+    ms: number,
+    signal?: AbortSignal,
+  ): Promise<JobRecord | undefined> {
     return new Promise((resolve) => {
       let waiters = this.#waiters.get(queue)
       if (!waiters) {
@@ -229,11 +263,16 @@ export class Jobs {
         this.#waiters.set(queue, waiters)
       }
       const own = waiters
+      const hold = () => {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', leave)
+      }
       const waiter: ClaimWaiter = {
-        wake: () => {
-          clearTimeout(timer)
-          signal?.removeEventListener('abort', leave)
-          resolve()
+        ...claim,
+        hold,
+        wake: (handed) => {
+          hold()
+          resolve(handed)
         },
       }
       const leave = () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { IdempotencyKey, JobNotice, JobNoticeListener, JobStore } from '../../core/engine.js'
+import type { IdempotencyKey, JobNotice, JobNoticeListener, JobStore, Submitted } from '../../core/engine.js'
 import { jobEventItems } from '../../core/jobs/events.js'
 import { dueAt, isFinal, JOB_STATES, type JobRecord, type JobState, jobChannel } from '../../core/jobs/job.js'
 import {
@@ -91,11 +91,12 @@ export class RedisJobs implements JobStore {
     this.#o = options
   }
 
-  async submit(spec: NewJob, idempotency?: IdempotencyKey): Promise<{ job: JobRecord; replayed: boolean }> {
+  async submit(spec: NewJob, idempotency?: IdempotencyKey): Promise<Submitted> {
     const keys = this.#o.keys
     const now = Date.now()
     const applied = createJob(spec, now)
     const { job } = applied
+    const doc = JSON.stringify(job)
     const events = this.#events(applied)
     const [status, second] = await this.#o.writeOwn(
       [events.channel],
@@ -111,7 +112,7 @@ export class RedisJobs implements JobStore {
             keys.stream(events.channel),
             keys.meta(events.channel),
             ...this.#head(now),
-            JSON.stringify(job),
+            doc,
             job.id,
             idempotency ? '1' : '0',
             this.#o.idempotencyWindowMs,
@@ -129,7 +130,10 @@ export class RedisJobs implements JobStore {
       return this.submit(spec) // the first job is gone past its retention: this is a new one
     }
     if (status === 2) throw new SwitchboardError('conflict', `job ${spec.id} exists`)
-    return { job, replayed: false }
+    if (job === applied.submitted) return { job, replayed: false }
+    // Handed to a worker of this node: its next change starts from this document.
+    this.#remember(applied, doc)
+    return { job: applied.submitted, replayed: false, handed: job }
   }
 
   async claim(queue: string, lease: string, leaseMs: number): Promise<JobRecord | undefined> {

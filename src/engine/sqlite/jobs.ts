@@ -120,10 +120,12 @@ export class SqliteJobs implements JobStore {
   async submit(spec: NewJob, idempotency?: IdempotencyKey) {
     const write = await this.#writer.call('jobSubmit', { spec, idempotency })
     this.#announce(write.events.items, write.events.coordinates)
-    return { job: write.job as JobRecord, replayed: write.replayed ?? false }
+    return { job: write.job as JobRecord, replayed: write.replayed ?? false, handed: write.handed }
   }
 
   async claim(queue: string, lease: string, leaseMs: number) {
+    // An empty queue is seen on this connection without a round trip to the writer.
+    if (!this.#s.anyQueued.get(queue)) return undefined
     const write = await this.#writer.call('jobClaim', { queue, lease, leaseMs })
     this.#announce(write.events.items, write.events.coordinates)
     return write.job
@@ -166,6 +168,7 @@ export class SqliteJobs implements JobStore {
 function prepareReads(db: Database.Database) {
   return {
     get: db.prepare('SELECT doc FROM jobs WHERE id = ?'),
+    anyQueued: db.prepare("SELECT 1 FROM jobs WHERE queue = ? AND state = 'queued' LIMIT 1"),
     nextDue: db.prepare('SELECT min(due_at) AS at FROM jobs WHERE due_at IS NOT NULL'),
     list: db.prepare('SELECT doc FROM jobs WHERE queue = ? AND state = ? ORDER BY seq LIMIT ?'),
     counts: db.prepare('SELECT state, count(*) AS n FROM jobs WHERE queue = ? GROUP BY state'),
