@@ -113,6 +113,12 @@ export interface EngineOptions {
   readonly jobRetentionMs?: number
 }
 
+/** A lease to claim a job under: its token and how long it lasts. */
+export interface LeaseRequest {
+  readonly lease: string
+  readonly leaseMs: number
+}
+
 export interface Submitted {
   /** The job as submitted (or the first one, replayed). */
   readonly job: JobRecord
@@ -135,6 +141,16 @@ export interface JobStore {
   claim(queue: string, lease: string, leaseMs: number): Promise<JobRecord | undefined>
   /** Applies a change (heartbeat, progress, complete, fail, cancel): `not_found`, `lease_expired`. */
   change(id: string, change: JobChange): Promise<JobRecord>
+  /**
+   * Applies a change, then claims the front job of the changed job's queue under `next` (if one is
+   * queued): a worker finishing a job takes the next one in the same write. A refused change claims
+   * nothing.
+   */
+  changeThenClaim(
+    id: string,
+    change: JobChange,
+    next: LeaseRequest,
+  ): Promise<{ job: JobRecord; next: JobRecord | undefined }>
   /** Ends run-out leases and releases delayed jobs whose time came; answers the jobs it changed. */
   due(backoff: Backoff): Promise<JobRecord[]>
   get(id: string): Promise<JobRecord | undefined>

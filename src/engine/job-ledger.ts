@@ -1,4 +1,4 @@
-import type { AppendItem, Coordinates, IdempotencyKey } from '../core/engine.js'
+import type { AppendItem, Coordinates, IdempotencyKey, LeaseRequest } from '../core/engine.js'
 import { jobEventItems } from '../core/jobs/events.js'
 import type { JobRecord } from '../core/jobs/job.js'
 import {
@@ -37,6 +37,8 @@ export interface JobWrite {
   readonly replayed?: boolean
   /** A new job claimed for a waiting worker in the same write (`NewJob.handTo`). */
   readonly handed?: JobRecord
+  /** The next job claimed after a change (`changeThenClaim`). */
+  readonly next?: JobRecord
   readonly events: AppendedEvents
 }
 
@@ -80,6 +82,19 @@ export class JobLedger {
 
   change(id: string, change: JobChange, now: number): JobWrite {
     return this.#apply(id, change, now)
+  }
+
+  changeThenClaim(id: string, change: JobChange, next: LeaseRequest, now: number): JobWrite {
+    const changed = this.#apply(id, change, now)
+    const claimed = this.claim((changed.job as JobRecord).queue, next.lease, next.leaseMs, now)
+    return {
+      job: changed.job,
+      next: claimed.job,
+      events: {
+        items: [...changed.events.items, ...claimed.events.items],
+        coordinates: [...changed.events.coordinates, ...claimed.events.coordinates],
+      },
+    }
   }
 
   /** Ends run-out leases (retry or fail) and releases delayed jobs whose time came. */

@@ -1,4 +1,4 @@
-import type { AppendItem, Coordinates, IdempotencyKey, JobStore } from '../core/engine.js'
+import type { AppendItem, Coordinates, IdempotencyKey, JobStore, LeaseRequest } from '../core/engine.js'
 import { dueAt, isFinal, JOB_STATES, type JobRecord, type JobState } from '../core/jobs/job.js'
 import type { Backoff, JobChange, NewJob } from '../core/jobs/machine.js'
 import { JobLedger, type JobTable, type JobWrite } from './job-ledger.js'
@@ -32,6 +32,11 @@ export class MemoryJobs implements JobStore {
 
   async change(id: string, change: JobChange): Promise<JobRecord> {
     return (this.#ledger.change(id, change, Date.now()) as JobWrite).job as JobRecord
+  }
+
+  async changeThenClaim(id: string, change: JobChange, next: LeaseRequest) {
+    const write = this.#ledger.changeThenClaim(id, change, next, Date.now())
+    return { job: write.job as JobRecord, next: write.next }
   }
 
   async due(backoff: Backoff): Promise<JobRecord[]> {

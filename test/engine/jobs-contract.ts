@@ -96,6 +96,44 @@ export function jobsContract(name: string, factory: EngineFactory): void {
       expect(later.job.state).toBe('delayed')
     })
 
+    it('finishes a job and claims the next of its queue in one write; a refused change claims nothing', async () => {
+      const engine = await open()
+      const [a, b] = [
+        (await engine.jobs.submit(spec('chain', 'a'))).job,
+        (await engine.jobs.submit(spec('chain', 'b'))).job,
+      ]
+      await engine.jobs.claim('chain', 'lease-a', 5000)
+      await expect(
+        engine.jobs.changeThenClaim(
+          a.id,
+          { kind: 'complete', lease: 'stale', result: 1 },
+          {
+            lease: 'lease-b',
+            leaseMs: 5000,
+          },
+        ),
+      ).rejects.toMatchObject({ code: 'lease_expired' })
+      expect(await engine.jobs.get(b.id)).toMatchObject({ state: 'queued' })
+
+      const finished = await engine.jobs.changeThenClaim(
+        a.id,
+        { kind: 'complete', lease: 'lease-a', result: 'done' },
+        { lease: 'lease-b', leaseMs: 5000 },
+      )
+      expect(finished.job).toMatchObject({ id: a.id, state: 'succeeded', result: 'done' })
+      expect(finished.next).toMatchObject({ id: b.id, state: 'active', lease: 'lease-b', attempts: 1 })
+      expect(await engine.jobs.get(b.id)).toEqual(finished.next)
+      expect(await events(engine, b.id)).toEqual(['state:queued', 'state:active'])
+
+      const last = await engine.jobs.changeThenClaim(
+        b.id,
+        { kind: 'complete', lease: 'lease-b', result: 'done' },
+        { lease: 'lease-c', leaseMs: 5000 },
+      )
+      expect(last.job.state).toBe('succeeded')
+      expect(last.next).toBeUndefined()
+    })
+
     it('expires leases and releases delayed jobs when due, and answers the next due time', async () => {
       const engine = await open()
       const job = (await engine.jobs.submit(spec('due', null, { maxAttempts: 2 }))).job

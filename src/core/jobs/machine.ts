@@ -1,4 +1,5 @@
 import { SwitchboardError } from '../../protocol/errors.js'
+import type { LeaseRequest } from '../engine.js'
 import { isFinal, type JobRecord, jobView } from './job.js'
 
 /** A change to a job, applied by an engine inside one atomic write. */
@@ -160,7 +161,7 @@ export interface NewJob {
   readonly delayMs: number
   readonly timeoutMs: number | null
   /** A worker waiting for this queue: the job is claimed for it in the same write (no delay only). */
-  readonly handTo?: { readonly lease: string; readonly leaseMs: number }
+  readonly handTo?: LeaseRequest
 }
 
 export interface Created extends Applied {

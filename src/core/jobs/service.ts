@@ -17,6 +17,17 @@ export interface JobsLimits {
   readonly maxRpcTimeoutMs: number
 }
 
+/** A finished job and the next one its worker claimed, if one was queued. */
+export interface Finished {
+  readonly job: JobRecord
+  readonly next: JobRecord | undefined
+}
+
+/** A new lease token. */
+function newLease(): string {
+  return randomBytes(16).toString('base64url')
+}
+
 /** Longest a timer is set for; it re-arms from the engine when it fires. */
 const MAX_TIMER_MS = 3_600_000
 
@@ -121,19 +132,14 @@ export class Jobs {
     }
   }
 
-  /** The lease a worker asked for, checked and capped (the default when it asked for none). */
-  leaseMs(asked: number | undefined): number {
-    return leaseMs(asked, this.#limits.defaultLeaseMs, this.#limits.maxLeaseMs)
-  }
-
   /** The front job of a queue under a new lease, waiting up to `waitMs` for one; undefined if none came. */
   async claim(queue: string, askedLeaseMs: number | undefined, waitMs: number, signal?: AbortSignal) {
     assertQueue(queue)
-    const leaseMs = this.leaseMs(askedLeaseMs)
+    const leaseMs = this.#leaseMs(askedLeaseMs)
     const deadline = Date.now() + waitMs
     for (;;) {
       const version = this.#versions.get(queue) ?? 0
-      const lease = randomBytes(16).toString('base64url')
+      const lease = newLease()
       const job = await this.#store.claim(queue, lease, leaseMs)
       if (job) {
         this.#arm(job.leaseExpiresAt as number)
@@ -148,7 +154,7 @@ export class Jobs {
   }
 
   async heartbeat(id: string, lease: string, askedLeaseMs?: number) {
-    const ms = this.leaseMs(askedLeaseMs)
+    const ms = this.#leaseMs(askedLeaseMs)
     const job = await this.#change(id, { kind: 'heartbeat', lease, leaseMs: ms })
     return { cancelled: job.state === 'cancelled', lease_expires_at: job.leaseExpiresAt }
   }
@@ -159,13 +165,21 @@ export class Jobs {
   }
 
   complete(id: string, lease: string, result: unknown): Promise<JobRecord> {
-    this.#checkSize(result, 'result')
-    return this.#change(id, { kind: 'complete', lease, result })
+    return this.#change(id, this.#completion(lease, result))
   }
 
   fail(id: string, lease: string, error: unknown, retry = true): Promise<JobRecord> {
-    this.#checkSize(error, 'error')
-    return this.#change(id, { kind: 'fail', lease, error, retry, backoff: this.#backoff() })
+    return this.#change(id, this.#failure(lease, error, retry))
+  }
+
+  /** Completes a job and claims the next one of its queue for the same worker, in one write. */
+  completeThenClaim(id: string, lease: string, result: unknown, askedLeaseMs?: number): Promise<Finished> {
+    return this.#changeThenClaim(id, this.#completion(lease, result), askedLeaseMs)
+  }
+
+  /** Fails a job and claims the next one of its queue for the same worker, in one write. */
+  failThenClaim(id: string, lease: string, error: unknown, retry: boolean, askedLeaseMs?: number) {
+    return this.#changeThenClaim(id, this.#failure(lease, error, retry), askedLeaseMs)
   }
 
   cancel(id: string): Promise<JobRecord> {
@@ -223,6 +237,30 @@ export class Jobs {
     const job = await this.#store.change(id, change)
     this.#after(job)
     return job
+  }
+
+  async #changeThenClaim(id: string, change: JobChange, askedLeaseMs?: number): Promise<Finished> {
+    const leaseMs = this.#leaseMs(askedLeaseMs)
+    if (this.#draining) return { job: await this.#change(id, change), next: undefined }
+    const finished = await this.#store.changeThenClaim(id, change, { lease: newLease(), leaseMs })
+    this.#after(finished.job)
+    if (finished.next) this.#arm(finished.next.leaseExpiresAt as number)
+    return finished
+  }
+
+  #completion(lease: string, result: unknown): JobChange {
+    this.#checkSize(result, 'result')
+    return { kind: 'complete', lease, result }
+  }
+
+  #failure(lease: string, error: unknown, retry: boolean): JobChange {
+    this.#checkSize(error, 'error')
+    return { kind: 'fail', lease, error, retry, backoff: this.#backoff() }
+  }
+
+  /** The lease a worker asked for, checked and capped (the default when it asked for none). */
+  #leaseMs(asked: number | undefined): number {
+    return leaseMs(asked, this.#limits.defaultLeaseMs, this.#limits.maxLeaseMs)
   }
 
   /** What a job's new state asks of this node: wake a claim, or the timer. */

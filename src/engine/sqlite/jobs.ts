@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3'
-import type { AppendItem, Coordinates, IdempotencyKey, JobStore } from '../../core/engine.js'
+import type { AppendItem, Coordinates, IdempotencyKey, JobStore, LeaseRequest } from '../../core/engine.js'
 import { dueAt, JOB_STATES, type JobRecord, type JobState } from '../../core/jobs/job.js'
 import type { Backoff, JobChange, NewJob } from '../../core/jobs/machine.js'
 import { type DueWrite, JobLedger, type JobTable, type JobWrite } from '../job-ledger.js'
@@ -94,6 +94,8 @@ export function jobWrites(
       ledger.claim(queue, lease, leaseMs, Date.now()),
     change: ({ id, change }: { id: string; change: JobChange }): JobWrite =>
       ledger.change(id, change, Date.now()),
+    changeThenClaim: ({ id, change, next }: { id: string; change: JobChange; next: LeaseRequest }) =>
+      ledger.changeThenClaim(id, change, next, Date.now()),
     due: ({ backoff }: { backoff: Backoff }): DueWrite => ledger.due(backoff, Date.now()),
     sweep(now: number): void {
       table.purge(now - retentionMs, now)
@@ -135,6 +137,12 @@ export class SqliteJobs implements JobStore {
     const write = await this.#writer.call('jobChange', { id, change })
     this.#announce(write.events.items, write.events.coordinates)
     return write.job as JobRecord
+  }
+
+  async changeThenClaim(id: string, change: JobChange, next: LeaseRequest) {
+    const write = await this.#writer.call('jobChangeThenClaim', { id, change, next })
+    this.#announce(write.events.items, write.events.coordinates)
+    return { job: write.job as JobRecord, next: write.next }
   }
 
   async due(backoff: Backoff) {

@@ -22,6 +22,7 @@ export function createWriterOps(db: Database.Database, ctx: WriterContext) {
       jobSubmit: jobs.submit,
       jobClaim: jobs.claim,
       jobChange: jobs.change,
+      jobChangeThenClaim: jobs.changeThenClaim,
       jobDue: jobs.due,
     },
     /** Periodic housekeeping, in its own transaction. */

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { type JobRecord, jobChannel, jobView } from '../../../core/jobs/job.js'
+import type { Finished } from '../../../core/jobs/service.js'
 import type { Message } from '../../../core/message.js'
 import { SwitchboardError } from '../../../protocol/errors.js'
 import { type SseResponse, SseStream, streamStart } from '../../sse/stream.js'
@@ -99,35 +100,34 @@ export function jobRoutes(app: FastifyInstance, ctx: HttpContext): void {
   })
 
   app.post('/v1/jobs/:id/complete', async (req: JobRequest) => {
-    const next = nextClaim(req)
-    const job = await jobs.complete(req.params.id, leaseOf(req), objectBody(req.body).result ?? null)
-    return withNext(job, next)
+    const { id } = req.params
+    const result = objectBody(req.body).result ?? null
+    if (!nextAsked(req)) return jobView(await jobs.complete(id, leaseOf(req), result))
+    return withNext(await jobs.completeThenClaim(id, leaseOf(req), result, leaseParam(req.query)))
   })
 
   app.post('/v1/jobs/:id/fail', async (req: JobRequest) => {
-    const next = nextClaim(req)
+    const { id } = req.params
     const body = objectBody(req.body)
     if (body.retry !== undefined && typeof body.retry !== 'boolean')
       throw new SwitchboardError('invalid_body', 'retry must be true or false')
-    const job = await jobs.fail(req.params.id, leaseOf(req), body.error ?? null, body.retry !== false)
-    return withNext(job, next)
+    const [error, retry] = [body.error ?? null, body.retry !== false]
+    if (!nextAsked(req)) return jobView(await jobs.fail(id, leaseOf(req), error, retry))
+    return withNext(await jobs.failThenClaim(id, leaseOf(req), error, retry, leaseParam(req.query)))
   })
+}
 
-  /**
-   * `?next=true` on complete and fail: the answer also carries the queue's front job, claimed under a
-   * new lease (`lease_ms` as for a claim), or null when none is queued. A busy worker then needs one
-   * request per job instead of two.
-   */
-  function nextClaim(req: JobRequest): { leaseMs: number } | undefined {
-    // Checked before the job changes, so that a bad parameter changes nothing.
-    return boolParam(req.query, 'next', false) ? { leaseMs: jobs.leaseMs(leaseParam(req.query)) } : undefined
-  }
+/**
+ * `?next=true` on complete and fail: the answer also carries the queue's front job, claimed under a
+ * new lease (`lease_ms` as for a claim) in the same write, or null when none is queued. A busy
+ * worker then needs one request per job instead of two.
+ */
+function nextAsked(req: JobRequest): boolean {
+  return boolParam(req.query, 'next', false)
+}
 
-  async function withNext(job: JobRecord, next: { leaseMs: number } | undefined) {
-    if (!next) return jobView(job)
-    const claimed = await jobs.claim(job.queue, next.leaseMs, 0)
-    return { ...jobView(job), next: claimed ? claimedView(claimed) : null }
-  }
+function withNext({ job, next }: Finished) {
+  return { ...jobView(job), next: next ? claimedView(next) : null }
 }
 
 function leaseParam(query: Query): number | undefined {
