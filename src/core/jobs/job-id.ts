@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 
 /**
  * A new job id: a UUIDv7 (RFC 9562), whose first 48 bits are the time in milliseconds and the rest
@@ -7,10 +7,9 @@ import { randomBytes } from 'node:crypto'
  * writes touch a few pages rather than many.
  */
 export function newJobId(now = Date.now()): string {
-  const bytes = randomBytes(16)
-  bytes.writeUIntBE(now, 0, 6)
-  bytes[6] = (bytes[6] & 0x0f) | 0x70 // version 7
-  bytes[8] = (bytes[8] & 0x3f) | 0x80 // variant 10
-  const hex = bytes.toString('hex')
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+  // A v4 UUID has the variant bits of v7 and random bits everywhere else (from Node's pooled source):
+  // its first 48 bits become the time, its version nibble a 7.
+  const random = randomUUID()
+  const time = now.toString(16).padStart(12, '0')
+  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${random.slice(15)}`
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { SwitchboardError } from '../../protocol/errors.js'
 import type { Broker } from '../broker.js'
 import type { IdempotencyKey, Submitted } from '../engine.js'
@@ -23,9 +23,9 @@ export interface Finished {
   readonly next: JobRecord | undefined
 }
 
-/** A new lease token. */
+/** A new lease token: 122 random bits. */
 function newLease(): string {
-  return randomBytes(16).toString('base64url')
+  return randomUUID()
 }
 
 /** Longest a timer is set for; it re-arms from the engine when it fires. */
