@@ -1,6 +1,6 @@
 import { Emitter } from './emitter.js'
 import { ConnectionError, InvalidRequestError } from './errors.js'
-import { type Fetch, HttpApi } from './http.js'
+import { type Fetch, fetchSend, HttpApi, type Send } from './http.js'
 import { callQueue, JobHandle, type SubmitOptions, submitJob } from './jobs.js'
 import { type ChannelMessage, fromWire, type WireMessage } from './message.js'
 import { type Delivery, type MessageHandler, Subscription } from './subscription.js'
@@ -25,7 +25,10 @@ export interface ClientOptions {
   readonly WebSocket?: WebSocketConstructor
   /** Defaults to `globalThis.EventSource`; the Node entry point passes `eventsource`. */
   readonly EventSource?: EventSourceConstructor
+  /** Sends the SDK's HTTP requests; when absent, `send`, else the global `fetch`. */
   readonly fetch?: Fetch
+  /** How one HTTP request is sent when no `fetch` is given; the Node entry point's uses undici. */
+  readonly send?: Send
   /** Sent with every HTTP request (e.g. `authorization`). */
   readonly headers?: Record<string, string>
   /** First reconnect delay; doubles per failed attempt up to `maxReconnectDelayMs`, with jitter. */
@@ -102,7 +105,8 @@ export class Client {
   constructor(url: string, options: ClientOptions = {}) {
     this.url = url.replace(/\/+$/, '')
     this.#options = options
-    this.http = new HttpApi(this.url, options.fetch, options.headers)
+    const send = options.fetch ? fetchSend(options.fetch) : (options.send ?? fetchSend())
+    this.http = new HttpApi(this.url, send, options.headers)
     if (!options.lazy) this.#connect()
   }
 

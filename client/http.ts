@@ -3,6 +3,30 @@ import type { WireMessage } from './message.js'
 
 export type Fetch = typeof globalThis.fetch
 
+/** One HTTP exchange, as `HttpApi` needs it. */
+export interface SendInit {
+  readonly method: string
+  readonly headers: Record<string, string>
+  readonly body?: string | Uint8Array
+  readonly signal?: AbortSignal
+}
+
+export interface Exchanged {
+  readonly status: number
+  readonly statusText: string
+  text(): Promise<string>
+}
+
+/** Sends one request: `fetch` by default; the Node entry point plugs in undici's leaner `request`. */
+export type Send = (url: string, init: SendInit) => Promise<Exchanged>
+
+/** A `Send` over a fetch function (the global one by default). */
+export function fetchSend(fetchImpl?: Fetch): Send {
+  // Browsers refuse a fetch called with another `this` than the window.
+  const send = fetchImpl ?? ((input, init) => globalThis.fetch(input, init))
+  return (url, init) => send(url, init as RequestInit)
+}
+
 export interface RequestOptions {
   readonly method?: string
   readonly query?: Record<string, string | number | undefined>
@@ -13,20 +37,18 @@ export interface RequestOptions {
 
 export interface HttpAnswer<T> {
   readonly status: number
-  readonly headers: Headers
   readonly body: T
 }
 
 /** JSON over HTTP to one server; problem+json answers become typed errors. */
 export class HttpApi {
   readonly baseUrl: string
-  readonly #fetch: Fetch
+  readonly #send: Send
   readonly #headers: Record<string, string>
 
-  constructor(baseUrl: string, fetchImpl?: Fetch, headers: Record<string, string> = {}) {
+  constructor(baseUrl: string, send: Send = fetchSend(), headers: Record<string, string> = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '')
-    // Browsers refuse a fetch called with another `this` than the window.
-    this.#fetch = fetchImpl ?? ((input, init) => globalThis.fetch(input, init))
+    this.#send = send
     this.#headers = headers
   }
 
@@ -40,15 +62,15 @@ export class HttpApi {
 
   async request<T>(path: string, options: RequestOptions = {}): Promise<HttpAnswer<T>> {
     const headers: Record<string, string> = { ...this.#headers, ...options.headers }
-    let body: BodyInit | undefined
-    if (options.body instanceof Uint8Array) body = options.body as BodyInit
+    let body: string | Uint8Array | undefined
+    if (options.body instanceof Uint8Array) body = options.body
     else if (options.body !== undefined) {
       body = JSON.stringify(options.body)
       headers['content-type'] ??= 'application/json'
     }
-    let response: Response
+    let response: Exchanged
     try {
-      response = await this.#fetch(this.url(path, options.query), {
+      response = await this.#send(this.url(path, options.query), {
         method: options.method ?? (body === undefined ? 'GET' : 'POST'),
         headers,
         body,
@@ -63,13 +85,13 @@ export class HttpApi {
     }
     const text = await response.text()
     const parsed = text === '' ? undefined : parseJson(text)
-    if (!response.ok) {
+    if (response.status < 200 || response.status > 299) {
       const problem = (parsed ?? {}) as Record<string, unknown>
       const code = typeof problem.code === 'string' ? problem.code : `http_${response.status}`
       const detail = typeof problem.detail === 'string' ? problem.detail : response.statusText
       throw errorFor(code, detail, response.status, problem)
     }
-    return { status: response.status, headers: response.headers, body: parsed as T }
+    return { status: response.status, body: parsed as T }
   }
 
   /** Reads a channel: short poll, or long poll when `wait` (seconds) is given. */
