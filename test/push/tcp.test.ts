@@ -46,6 +46,33 @@ describe('raw TCP protocol', () => {
     expect(rest.map((m) => m.offset)).toEqual([2, 3])
   })
 
+  it('answers frames over the frame rate with rate_limited, runs none of them, and goes on', async () => {
+    server = await startTestServer({ limits: { frameRatePerSecond: 3 } })
+    const client = await open(server.tcpPort)
+    const answers = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) => client.publish('tcp:rl', { i })),
+    )
+    const refused = answers.filter((a) => a.status === 'rejected')
+    const stored = answers.filter((a) => a.status === 'fulfilled')
+    expect(refused.length).toBeGreaterThan(0)
+    for (const a of refused)
+      expect((a as PromiseRejectedResult).reason).toMatchObject({ code: 'rate_limited' })
+    // Refused frames stored nothing; once the bucket refills the connection carries on.
+    let offset = 0
+    await waitUntil(
+      () =>
+        client.publish('tcp:rl', 'after').then(
+          (at) => {
+            offset = at
+            return true
+          },
+          () => false,
+        ),
+      { what: 'a token' },
+    )
+    expect(offset).toBe(stored.length + 1)
+  })
+
   it('answers bad frames with error frames, and closes on a frame over the limit', async () => {
     server = await startTestServer({ limits: { payloadBytes: 1024 } })
     const client = await open(server.tcpPort)
