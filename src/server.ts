@@ -60,7 +60,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const detachWebSocket = attachWebSocket(listener.main, broker, config, push)
   listener.main.on('connection', (socket: Socket) => {
     connections += 1
-    socket.once('close', () => {
+    // `on`, not `once`: it fires once anyway, and `once` keeps a bound wrapper per connection.
+    socket.on('close', () => {
       connections -= 1
     })
   })

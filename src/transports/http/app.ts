@@ -3,6 +3,7 @@ import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify'
 import { RateLimiter } from '../../core/rate-limiter.js'
+import { lazyRequestLogger } from '../../observe/request-logger.js'
 import { problemOf, SwitchboardError } from '../../protocol/errors.js'
 import type { HttpContext } from './context.js'
 import { Listener } from './listener.js'
@@ -32,6 +33,7 @@ export function createHttpApp(
   const app = Fastify({
     logger,
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyRequestLogger,
     bodyLimit: limits.batchBytes,
     routerOptions: { maxParamLength: 1000 },
     return503OnClosing: false,

@@ -114,7 +114,11 @@ export class Listener {
     const client = socket.remoteAddress ?? ''
     const count = (this.#perClient.get(client) ?? 0) + 1
     this.#perClient.set(client, count)
-    socket.once('close', () => {
+    let silent: NodeJS.Timeout | undefined
+    // One listener for all of a connection's bookkeeping: an idle connection keeps each it has.
+    socket.on('close', () => {
+      clearTimeout(silent)
+      this.#silent.delete(socket)
       const left = (this.#perClient.get(client) ?? 1) - 1
       if (left <= 0) this.#perClient.delete(client)
       else this.#perClient.set(client, left)
@@ -124,12 +128,8 @@ export class Listener {
       return
     }
     if (this.#draining) return void socket.destroy()
-    const silent = setTimeout(() => socket.destroy(), this.#options.headersTimeoutMs)
+    silent = setTimeout(() => socket.destroy(), this.#options.headersTimeoutMs)
     this.#silent.add(socket)
-    socket.once('close', () => {
-      clearTimeout(silent)
-      this.#silent.delete(socket)
-    })
     socket.on('error', () => socket.destroy())
     socket.once('readable', () => {
       clearTimeout(silent)
