@@ -133,6 +133,7 @@ export class Listener {
     socket.on('error', () => socket.destroy())
     socket.once('readable', () => {
       clearTimeout(silent)
+      silent = undefined
       this.#silent.delete(socket)
       const head: Buffer | null = socket.read(4) ?? socket.read()
       if (head === null) return void socket.destroy()
