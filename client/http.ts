@@ -46,7 +46,7 @@ export class HttpApi {
   readonly #send: Send
   readonly #headers: Record<string, string>
 
-  constructor(baseUrl: string, send: Send = fetchSend(), headers: Record<string, string> = {}) {
+  constructor(baseUrl: string, send: Send, headers: Record<string, string> = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '')
     this.#send = send
     this.#headers = headers

@@ -147,13 +147,11 @@ export class Worker<D = unknown, R = unknown> {
     // Unless stopping, finishing a job also claims the next one: one request per job when busy.
     const next = this.#stopping.signal.aborted ? undefined : { next: 'true', lease_ms: this.#leaseMs }
     try {
-      if (outcome.ok) {
-        const answer = await call('complete', { result: outcome.result ?? null }, next)
-        this.#events.emit('completed', job, outcome.result)
-        return (answer.body?.next as Claimed | null) ?? undefined
-      }
-      const answer = await call('fail', { error: outcome.error.message }, next)
-      this.#events.emit('failed', job, outcome.error)
+      const answer = outcome.ok
+        ? await call('complete', { result: outcome.result ?? null }, next)
+        : await call('fail', { error: outcome.error.message }, next)
+      if (outcome.ok) this.#events.emit('completed', job, outcome.result)
+      else this.#events.emit('failed', job, outcome.error)
       return (answer.body?.next as Claimed | null) ?? undefined
     } catch (error) {
       this.#events.emit('error', error as Error)

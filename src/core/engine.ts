@@ -119,6 +119,12 @@ export interface LeaseRequest {
   readonly leaseMs: number
 }
 
+/** A finished job and the next one its worker claimed, if one was queued. */
+export interface Finished {
+  readonly job: JobRecord
+  readonly next: JobRecord | undefined
+}
+
 export interface Submitted {
   /** The job as submitted (or the first one, replayed). */
   readonly job: JobRecord
@@ -146,11 +152,7 @@ export interface JobStore {
    * queued): a worker finishing a job takes the next one in the same write. A refused change claims
    * nothing.
    */
-  changeThenClaim(
-    id: string,
-    change: JobChange,
-    next: LeaseRequest,
-  ): Promise<{ job: JobRecord; next: JobRecord | undefined }>
+  changeThenClaim(id: string, change: JobChange, next: LeaseRequest): Promise<Finished>
   /** Ends run-out leases and releases delayed jobs whose time came; answers the jobs it changed. */
   due(backoff: Backoff): Promise<JobRecord[]>
   get(id: string): Promise<JobRecord | undefined>

@@ -1,7 +1,9 @@
 import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify'
 
-type LogArgs = Parameters<FastifyBaseLogger['info']>
 type ChildArgs = Parameters<FastifyBaseLogger['child']>
+type LogFn = FastifyBaseLogger['info']
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 /**
  * A request's logger that makes pino's child logger (bound to the request id) only when the request
@@ -9,10 +11,26 @@ type ChildArgs = Parameters<FastifyBaseLogger['child']>
  * request (an SSE stream, a held long poll) would keep them for its whole life.
  */
 class LazyRequestLogger {
+  // One method per level, on the prototype (see the static block).
+  declare fatal: LogFn
+  declare error: LogFn
+  declare warn: LogFn
+  declare info: LogFn
+  declare debug: LogFn
+  declare trace: LogFn
+  declare silent: LogFn
+
   readonly #parent: FastifyBaseLogger
   readonly #bindings: ChildArgs[0]
   readonly #options: ChildArgs[1]
   #child: FastifyBaseLogger | undefined
+
+  static {
+    for (const level of LEVELS)
+      LazyRequestLogger.prototype[level] = function (this: LazyRequestLogger, ...args: unknown[]) {
+        ;(this.#real()[level] as (...a: unknown[]) => void)(...args)
+      }
+  }
 
   constructor(parent: FastifyBaseLogger, bindings: ChildArgs[0], options: ChildArgs[1]) {
     this.#parent = parent
@@ -26,34 +44,6 @@ class LazyRequestLogger {
 
   set level(level: string) {
     this.#real().level = level
-  }
-
-  fatal(...args: LogArgs): void {
-    this.#real().fatal(...args)
-  }
-
-  error(...args: LogArgs): void {
-    this.#real().error(...args)
-  }
-
-  warn(...args: LogArgs): void {
-    this.#real().warn(...args)
-  }
-
-  info(...args: LogArgs): void {
-    this.#real().info(...args)
-  }
-
-  debug(...args: LogArgs): void {
-    this.#real().debug(...args)
-  }
-
-  trace(...args: LogArgs): void {
-    this.#real().trace(...args)
-  }
-
-  silent(...args: LogArgs): void {
-    this.#real().silent(...args)
   }
 
   child(...args: ChildArgs): FastifyBaseLogger {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { SwitchboardError } from '../../protocol/errors.js'
 import type { Broker } from '../broker.js'
-import type { IdempotencyKey, Submitted } from '../engine.js'
+import type { Finished, IdempotencyKey, LeaseRequest, Submitted } from '../engine.js'
 import { assertQueue } from '../names.js'
 import { isFinal, type JobRecord, type JobState, jobChannel } from './job.js'
 import { newJobId } from './job-id.js'
@@ -17,12 +17,6 @@ export interface JobsLimits {
   readonly maxRpcTimeoutMs: number
 }
 
-/** A finished job and the next one its worker claimed, if one was queued. */
-export interface Finished {
-  readonly job: JobRecord
-  readonly next: JobRecord | undefined
-}
-
 /** A new lease token: 122 random bits. */
 function newLease(): string {
   return randomUUID()
@@ -31,10 +25,8 @@ function newLease(): string {
 /** Longest a timer is set for; it re-arms from the engine when it fires. */
 const MAX_TIMER_MS = 3_600_000
 
-interface ClaimWaiter {
-  /** The lease the waiting claim will hold, so that a new job can be handed to it directly. */
-  readonly lease: string
-  readonly leaseMs: number
+/** A claim waiting for work, with the lease it will hold, so that a new job can be handed to it. */
+interface ClaimWaiter extends LeaseRequest {
   /** Answers the claim with a job handed to it, or lets it look again (undefined). */
   readonly wake: (handed?: JobRecord) => void
   /** Keeps the waiter from leaving on its own (time out, client gone) while a job is handed to it. */
@@ -290,7 +282,7 @@ export class Jobs {
   /** Waits for work on a queue: a job handed over, or a wake to look again (undefined). */
   #waitForWork(
     queue: string,
-    claim: { lease: string; leaseMs: number },
+    claim: LeaseRequest,
     ms: number,
     signal?: AbortSignal,
   ): Promise<JobRecord | undefined> {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Finished } from '../../../core/engine.js'
 import { type JobRecord, jobChannel, jobView } from '../../../core/jobs/job.js'
-import type { Finished } from '../../../core/jobs/service.js'
 import type { Message } from '../../../core/message.js'
 import { SwitchboardError } from '../../../protocol/errors.js'
 import { type SseResponse, SseStream, streamStart } from '../../sse/stream.js'
