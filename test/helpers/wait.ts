@@ -1,13 +1,19 @@
-/** Resolves when `check` returns a truthy value; rejects after `timeoutMs`. Polls every `everyMs`. */
+/**
+ * Resolves when `check` returns a truthy value; rejects after `timeoutMs`. Polls every `everyMs`.
+ * `what` may be a function, to say in the error what was seen last.
+ */
 export async function waitUntil<T>(
   check: () => T | Promise<T>,
-  { timeoutMs = 5000, everyMs = 10, what = 'condition' } = {},
+  { timeoutMs = 5000, everyMs = 10, what = 'condition' as string | (() => string) } = {},
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await check()
     if (value) return value as NonNullable<T>
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    if (Date.now() > deadline) {
+      const said = typeof what === 'function' ? what() : what
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${said}`)
+    }
     await new Promise((resolve) => setTimeout(resolve, everyMs))
   }
 }

@@ -76,14 +76,22 @@ describe('publish and poll', () => {
   })
 
   it('answers a held long poll within 50 ms of a publish', async () => {
-    const held = call<Page>(`${base}/v1/channels/fast/messages?after=0&wait=10`)
-    await waitUntil(async () => (await stats()).long_polls === 1, { what: 'the long poll to be held' })
-    const sent = performance.now()
-    await postJson(`${base}/v1/channels/fast/messages`, { go: true })
-    const answer = await held
-    const elapsed = performance.now() - sent
-    expect(answer.body.messages).toHaveLength(1)
-    expect(elapsed).toBeLessThan(50)
+    // Measured from the publish's acknowledgement (the commit), so that fsync time on a busy machine
+    // is not counted; five rounds, so that a waiter woken by a timer cannot pass by luck.
+    for (let round = 1; round <= 5; round++) {
+      const held = call<Page>(`${base}/v1/channels/fast/messages?after=${round - 1}&wait=10`)
+      await waitUntil(async () => (await stats()).long_polls === 1, { what: 'the long poll to be held' })
+      let answeredAt = 0
+      const answered = held.then((answer) => {
+        answeredAt = performance.now()
+        return answer
+      })
+      await postJson(`${base}/v1/channels/fast/messages`, { round })
+      const ackedAt = performance.now()
+      const answer = await answered
+      expect(answer.body.messages.map((m) => m.offset)).toEqual([round])
+      expect(answeredAt - ackedAt).toBeLessThan(50)
+    }
   })
 
   it('answers an expired wait with 200 and no messages', async () => {
@@ -98,7 +106,8 @@ describe('publish and poll', () => {
     const agent = new Agent({ connections: 2100, pipelining: 1 })
     try {
       const aborts = Array.from({ length: 1000 }, () => new AbortController())
-      const url = `${base}/v1/channels/crowd/messages?after=0&wait=30`
+      // The longest wait allowed, so that no held poll ends by itself on a slow machine.
+      const url = `${base}/v1/channels/crowd/messages?after=0&wait=60`
       const kept = Array.from({ length: 1000 }, () =>
         agent.request({ origin: base, path: new URL(url).pathname + new URL(url).search, method: 'GET' }),
       )
@@ -112,15 +121,20 @@ describe('publish and poll', () => {
           })
           .catch((e: Error) => e),
       )
-      await waitUntil(async () => (await stats()).long_polls === 2000, {
+      let held = 0
+      const heldNow = async () => {
+        held = (await stats()).long_polls
+        return held
+      }
+      await waitUntil(async () => (await heldNow()) === 2000, {
         timeoutMs: 20_000,
-        what: '2,000 held polls',
+        what: () => `2,000 held polls (${held} held)`,
       })
       for (const a of aborts) a.abort()
       await Promise.all(left)
-      await waitUntil(async () => (await stats()).long_polls === 1000, {
+      await waitUntil(async () => (await heldNow()) === 1000, {
         timeoutMs: 10_000,
-        what: 'the 1,000 to be removed',
+        what: () => `the 1,000 to be removed (${held} held)`,
       })
       await postJson(`${base}/v1/channels/crowd/messages`, { all: 'of you' })
       const answers = await Promise.all(
