@@ -1,5 +1,5 @@
 import type { AppendItem, Coordinates, IdempotencyKey, JobStore, LeaseRequest } from '../core/engine.js'
-import { dueAt, isFinal, JOB_STATES, type JobRecord, type JobState } from '../core/jobs/job.js'
+import { dueAt, isFinal, JOB_STATES, type JobRecord, type JobState, jobChannel } from '../core/jobs/job.js'
 import type { Backoff, JobChange, NewJob } from '../core/jobs/machine.js'
 import { JobLedger, type JobTable, type JobWrite } from './job-ledger.js'
 
@@ -11,12 +11,16 @@ export class MemoryJobs implements JobStore {
   readonly #ledger: JobLedger
   readonly #retentionMs: number
 
+  readonly #removeChannel: (channel: string) => void
+
   constructor(
     append: (items: readonly AppendItem[]) => readonly Coordinates[],
+    removeChannel: (channel: string) => void,
     idempotencyWindowMs: number,
     retentionMs = DAY,
   ) {
     this.#table = new MemoryJobTable(append, idempotencyWindowMs)
+    this.#removeChannel = removeChannel
     this.#ledger = new JobLedger(this.#table)
     this.#retentionMs = retentionMs
   }
@@ -41,7 +45,7 @@ export class MemoryJobs implements JobStore {
 
   async due(backoff: Backoff): Promise<JobRecord[]> {
     const now = Date.now()
-    this.#table.purge(now - this.#retentionMs)
+    for (const id of this.#table.purge(now - this.#retentionMs)) this.#removeChannel(jobChannel(id))
     return [...this.#ledger.due(backoff, now).jobs]
   }
 
@@ -138,8 +142,15 @@ class MemoryJobTable implements JobTable {
     )
   }
 
-  purge(finishedBefore: number): void {
-    for (const [id, job] of this.#jobs)
-      if (isFinal(job.state) && (job.finishedAt ?? 0) < finishedBefore) this.#jobs.delete(id)
+  /** Removes the jobs that ended before `finishedBefore`; answers their ids. */
+  purge(finishedBefore: number): string[] {
+    const removed: string[] = []
+    for (const [id, job] of this.#jobs) {
+      if (isFinal(job.state) && (job.finishedAt ?? 0) < finishedBefore) {
+        this.#jobs.delete(id)
+        removed.push(id)
+      }
+    }
+    return removed
   }
 }

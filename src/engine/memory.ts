@@ -29,6 +29,7 @@ export class MemoryEngine implements Engine {
     this.#options = options
     this.jobs = new MemoryJobs(
       (items) => this.appendNow(items).coordinates,
+      (channel) => this.#logs.delete(channel),
       options.idempotencyWindowMs,
       options.jobRetentionMs,
     )

@@ -3,6 +3,7 @@ import type { Engine } from '../../src/core/engine.js'
 import { jobChannel } from '../../src/core/jobs/job.js'
 import type { Backoff } from '../../src/core/jobs/machine.js'
 import { Namespaces } from '../../src/core/namespaces.js'
+import { waitUntil } from '../helpers/wait.js'
 import type { EngineFactory, EngineHandle } from './contract.js'
 
 const BACKOFF: Backoff = { baseMs: 20, maxMs: 20, random: 0.5 }
@@ -31,8 +32,8 @@ async function events(engine: Engine, id: string): Promise<string[]> {
 export function jobsContract(name: string, factory: EngineFactory): void {
   describe(`jobs contract: ${name}`, () => {
     let handle: EngineHandle
-    const open = async () => {
-      handle = await factory({ namespaces: new Namespaces(), idempotencyWindowMs: 60_000 })
+    const open = async (jobRetentionMs?: number) => {
+      handle = await factory({ namespaces: new Namespaces(), idempotencyWindowMs: 60_000, jobRetentionMs })
       return handle.engine
     }
     afterEach(() => handle?.dispose?.())
@@ -161,6 +162,32 @@ export function jobsContract(name: string, factory: EngineFactory): void {
       expect(failed).toMatchObject({ state: 'failed', attempts: 2 })
       expect(failed.errors).toHaveLength(2)
       expect((await engine.jobs.list('due', 'failed', 10)).map((j) => j.id)).toEqual([job.id])
+    })
+
+    it('removes a finished job and its channel once its retention has passed, and no other job', async () => {
+      const engine = await open(100)
+      const done = (await engine.jobs.submit(spec('kept', 'done'))).job
+      const waiting = (await engine.jobs.submit(spec('kept', 'waiting', { delayMs: 60_000 }))).job
+      const claimed = await engine.jobs.claim('kept', 'l', 60_000)
+      await engine.jobs.change(done.id, { kind: 'complete', lease: claimed?.lease as string, result: 'r' })
+      expect(await events(engine, done.id)).toEqual([
+        'state:queued',
+        'state:active',
+        'state:succeeded',
+        'result:succeeded',
+      ])
+      // Removal happens on the engine's sweep (SQLite) or its due pass (memory, Redis): wait for it.
+      await waitUntil(
+        async () => {
+          await engine.jobs.due(BACKOFF)
+          return (await engine.jobs.get(done.id)) === undefined
+        },
+        { timeoutMs: 5000, what: 'the finished job to be removed' },
+      )
+      expect(await engine.info(jobChannel(done.id))).toBeUndefined()
+      expect(await engine.read(jobChannel(done.id), 0, 10)).toEqual([])
+      expect(await engine.jobs.get(waiting.id)).toMatchObject({ state: 'delayed' })
+      expect(await events(engine, waiting.id)).toEqual(['state:delayed'])
     })
 
     it('deduplicates submits by idempotency key', async () => {

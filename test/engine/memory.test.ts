@@ -10,6 +10,10 @@ engineContract(
   { durable: false },
 )
 
-jobsContract('memory', async ({ namespaces, idempotencyWindowMs }) => ({
-  engine: new MemoryEngine({ settingsFor: (c) => namespaces.settingsFor(c), idempotencyWindowMs }),
+jobsContract('memory', async ({ namespaces, idempotencyWindowMs, jobRetentionMs }) => ({
+  engine: new MemoryEngine({
+    settingsFor: (c) => namespaces.settingsFor(c),
+    idempotencyWindowMs,
+    jobRetentionMs,
+  }),
 }))

@@ -17,7 +17,7 @@ async function removeKeys(prefix: string): Promise<void> {
 }
 
 /** A Redis engine under a fresh key prefix, whose keys are removed by `dispose`. */
-const redisEngine: EngineFactory = async ({ namespaces, idempotencyWindowMs }) => {
+const redisEngine: EngineFactory = async ({ namespaces, idempotencyWindowMs, jobRetentionMs }) => {
   const prefix = `sbtest:${randomUUID()}:`
   const open = () =>
     new RedisEngine({
@@ -25,6 +25,7 @@ const redisEngine: EngineFactory = async ({ namespaces, idempotencyWindowMs }) =
       prefix,
       settingsFor: (c) => namespaces.settingsFor(c),
       idempotencyWindowMs,
+      jobRetentionMs,
     })
   let engine = open()
   return {

@@ -4,10 +4,17 @@ import { type EngineFactory, engineContract } from './contract.js'
 import { jobsContract } from './jobs-contract.js'
 
 for (const fsync of ['always', 'os'] as const) {
-  const factory: EngineFactory = async ({ namespaces, idempotencyWindowMs }) => {
+  const factory: EngineFactory = async ({ namespaces, idempotencyWindowMs, jobRetentionMs }) => {
     const dir = tempDir()
     const open = () =>
-      new SqliteEngine({ dataDir: dir.path, fsync, namespaces, idempotencyWindowMs, sweepIntervalMs: 50 })
+      new SqliteEngine({
+        dataDir: dir.path,
+        fsync,
+        namespaces,
+        idempotencyWindowMs,
+        jobRetentionMs,
+        sweepIntervalMs: 50,
+      })
     let engine = open()
     return {
       engine,

@@ -14,7 +14,7 @@ import { Listeners } from '../../core/listeners.js'
 import { groupByChannel, Message } from '../../core/message.js'
 import { SwitchboardError } from '../../protocol/errors.js'
 import { MemoryEngine } from '../memory.js'
-import { connect, type RedisClient } from './connection.js'
+import { connect, parseRedisUrl, type RedisClient } from './connection.js'
 import { RedisCursors } from './cursors.js'
 import { OrderedDelivery } from './delivery.js'
 import { JOB_CHANGE, JOB_FRONT, JOB_PURGE, JOB_SUBMIT } from './job-scripts.js'
@@ -68,6 +68,9 @@ export class RedisEngine implements Engine {
   /** Appends of this node in flight per channel, and the notifications that came meanwhile. */
   readonly #appending = new Map<string, number>()
   readonly #deferred = new Map<string, [number, number][]>()
+  /** Channels this node put in the registry since its subscriber connection last came back. */
+  readonly #registered = new Set<string>()
+  readonly #cluster: boolean
   #turn = 0
   #closed = false
   #connected = false
@@ -75,6 +78,7 @@ export class RedisEngine implements Engine {
 
   constructor(options: RedisEngineOptions) {
     this.#options = options
+    this.#cluster = parseRedisUrl(options.url).scheme === 'redis+cluster'
     this.#keys = new RedisKeys(options.prefix)
     this.#pool = Array.from({ length: Math.max(1, options.poolSize ?? 2) }, () => this.#open(false))
     this.#subscriber = this.#open(true)
@@ -138,10 +142,16 @@ export class RedisEngine implements Engine {
     if (items.length === 0) return { coordinates: [], replayed: false }
     const now = Date.now()
     const channels = [...new Set(items.map((item) => item.channel))]
+    if (this.#cluster && channels.length > 1) {
+      throw new SwitchboardError(
+        'invalid_body',
+        `on a Redis Cluster a batch keeps to one channel (each channel has its own slot), got ${channels.length}: publish them in separate batches`,
+      )
+    }
+    await this.#register(channels)
     const ids = items.map(() => randomUUID())
     const keys = [
-      idempotency ? this.#keys.idempotency(idempotency.scope, idempotency.key) : this.#keys.registry,
-      this.#keys.registry,
+      this.#idempotencyKey(channels[0], idempotency),
       ...channels.flatMap((channel) => [this.#keys.stream(channel), this.#keys.meta(channel)]),
     ]
     const record = JSON.stringify({ c: items.map((item) => item.channel), i: ids, t: now })
@@ -184,6 +194,27 @@ export class RedisEngine implements Engine {
       time: now,
     }))
     return { coordinates, replayed: false }
+  }
+
+  /** On a Cluster the key lives in the channel's slot, the only one the append script may touch. */
+  #idempotencyKey(channel: string, idempotency: IdempotencyKey | undefined): string {
+    if (!idempotency) return this.#keys.meta(channel)
+    return this.#cluster
+      ? this.#keys.channelIdempotency(channel, idempotency.scope, idempotency.key)
+      : this.#keys.idempotency(idempotency.scope, idempotency.key)
+  }
+
+  /**
+   * Adds channels to the registry that `channels(prefix)` lists, once per node (another slot than
+   * the channels' on a Cluster, so not in the append script). Before the append: a listed channel
+   * may be empty for a moment, a written one is never unlisted.
+   */
+  async #register(channels: readonly string[]): Promise<void> {
+    const fresh = channels.filter((channel) => !this.#registered.has(channel))
+    if (fresh.length === 0) return
+    await this.#guard(() => this.#client().zadd(this.#keys.registry, ...fresh.flatMap((name) => [0, name])))
+    if (this.#registered.size + fresh.length > REGISTERED_MAX) this.#registered.clear()
+    for (const channel of fresh) this.#registered.add(channel)
   }
 
   /**
@@ -349,6 +380,8 @@ export class RedisEngine implements Engine {
     let connectedOnce = false
     subscriber.on('ready', () => {
       if (connectedOnce) {
+        // Redis may have lost what it held (no persistence): register channels again.
+        this.#registered.clear()
         void this.#catchUp()
         this.jobs.resync()
       }
@@ -402,6 +435,7 @@ export class RedisEngine implements Engine {
 }
 
 const FIRST_CONNECTION_MS = 3000
+const REGISTERED_MAX = 100_000
 const DAY_MS = 24 * 3600 * 1000
 
 /** Resolves once every client is ready, or after `timeoutMs` (commands then fail fast). */

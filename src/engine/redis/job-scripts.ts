@@ -96,8 +96,8 @@ return out
 `
 
 /**
- * KEYS: ended zset. ARGV: finished before, limit, job key prefix, state index prefix.
- * Removes jobs that ended before the cutoff; answers their ids.
+ * KEYS: ended zset. ARGV: finished before, limit, job key prefix, state index prefix, job channel
+ * key prefix. Removes jobs that ended before the cutoff, with their channels; answers their ids.
  */
 export const JOB_PURGE = `
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
@@ -108,6 +108,7 @@ for _, id in ipairs(ids) do
     redis.call('ZREM', ARGV[4] .. job.queue .. ':' .. job.state, id)
     redis.call('DEL', ARGV[3] .. id)
   end
+  redis.call('UNLINK', ARGV[5] .. id .. ':s', ARGV[5] .. id .. ':m')
   redis.call('ZREM', KEYS[1], id)
 end
 return ids

@@ -409,7 +409,7 @@ export class RedisJobs implements JobStore {
 
   async #purge(now: number): Promise<void> {
     const keys = this.#o.keys
-    const ids = await this.#scripts((s) =>
+    await this.#scripts((s) =>
       s.sbJobPurge(
         1,
         keys.ended,
@@ -417,16 +417,8 @@ export class RedisJobs implements JobStore {
         PURGE_BATCH,
         keys.jobPrefix,
         keys.jobStatePrefix,
+        keys.jobChannelPrefix,
       ),
-    )
-    // The events channels live in their own slots: removed after, one key at a time.
-    const channels = ids.map(jobChannel)
-    await Promise.all(
-      channels.flatMap((channel) => [
-        this.#o.run((c) => c.unlink(keys.stream(channel))),
-        this.#o.run((c) => c.unlink(keys.meta(channel))),
-        this.#o.run((c) => c.zrem(keys.registry, channel)),
-      ]),
     )
   }
 

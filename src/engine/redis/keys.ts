@@ -27,12 +27,23 @@ export class RedisKeys {
 
   #channelKey(channel: string): string {
     return channel.startsWith(JOB_CHANNEL)
-      ? `${this.prefix}{jobs}:c:${channel}`
+      ? `${this.jobChannelPrefix}${channel.slice(JOB_CHANNEL.length)}`
       : `${this.prefix}{c:${channel}}`
   }
 
+  /** What a job's id follows in the keys of the job's channel (`…:s` stream, `…:m` meta). */
+  get jobChannelPrefix(): string {
+    return `${this.prefix}{jobs}:c:${JOB_CHANNEL}`
+  }
+
+  /** A publish's idempotency key, in a slot of its own. */
   idempotency(scope: string, key: string): string {
     return `${this.prefix}{i:${scope}}:${key}`
+  }
+
+  /** The same, in the channel's slot: on a Cluster, where the append script may touch one slot only. */
+  channelIdempotency(channel: string, scope: string, key: string): string {
+    return `${this.#channelKey(channel)}:i:${scope}:${key}`
   }
 
   /** Sorted set (all scores 0) of every channel name ever written, for prefix listing by lex range. */

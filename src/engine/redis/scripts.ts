@@ -65,7 +65,8 @@ end
 `
 
 /**
- * KEYS: idempotency key, registry, then stream and meta per channel.
+ * KEYS: idempotency key (any key of the batch's slot when there is none), then stream and meta per
+ * channel.
  * ARGV: now, window ms, has key (0/1), record template, notify channel, channel count,
  * per channel (max, age, name), then per item (channel index, id, content type, headers, payload).
  * Answers {1, stored record} for a replay, else {0, offsets…}.
@@ -80,7 +81,7 @@ local count = tonumber(ARGV[6])
 local pos = 7
 local chans = {}
 for c = 1, count do
-  chans[c] = { stream = KEYS[1 + 2 * c], meta = KEYS[2 + 2 * c], max = tonumber(ARGV[pos]),
+  chans[c] = { stream = KEYS[2 * c], meta = KEYS[1 + 2 * c], max = tonumber(ARGV[pos]),
     age = tonumber(ARGV[pos + 1]), name = ARGV[pos + 2] }
   pos = pos + 3
 end
@@ -98,7 +99,6 @@ while pos <= #ARGV do
   pos = pos + 5
 end
 for _, ch in ipairs(chans) do
-  redis.call('ZADD', KEYS[2], 0, ch.name)
   trim(ch.stream, ch.meta, ch.max, ch.age, now)
   redis.call('PUBLISH', ARGV[5], ch.name .. '\\n' .. ch.first .. '\\n' .. ch.last)
 end

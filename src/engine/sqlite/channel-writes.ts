@@ -75,6 +75,15 @@ export class ChannelWrites {
     return { coordinates, replayed: false }
   }
 
+  /** Removes a channel whole: its messages and its row (a purged job's channel). */
+  remove(name: string): void {
+    this.#channels.delete(name)
+    const row = this.#s.getChannel.get(name) as { id: number } | undefined
+    if (!row) return
+    this.#s.deleteAll.run(row.id)
+    this.#s.deleteChannel.run(row.id)
+  }
+
   /** Trims channels past their age retention and forgets expired idempotency keys. */
   sweep(now: number): void {
     this.#s.idemSweep.run(now)
@@ -132,6 +141,8 @@ function prepare(db: Database.Database) {
       'SELECT total(length(payload)) AS bytes FROM messages WHERE channel_id = ? AND offset < ?',
     ),
     deleteBefore: db.prepare('DELETE FROM messages WHERE channel_id = ? AND offset < ?'),
+    deleteAll: db.prepare('DELETE FROM messages WHERE channel_id = ?'),
+    deleteChannel: db.prepare('DELETE FROM channels WHERE id = ?'),
     timeAt: db.prepare('SELECT time FROM messages WHERE channel_id = ? AND offset = ?'),
     oldChannels: db.prepare('SELECT name FROM channels WHERE first_time < ?'),
     firstAfterTime: db.prepare(

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3'
 import type { AppendItem, Coordinates, IdempotencyKey, JobStore, LeaseRequest } from '../../core/engine.js'
-import { dueAt, JOB_STATES, type JobRecord, type JobState } from '../../core/jobs/job.js'
+import { dueAt, JOB_STATES, type JobRecord, type JobState, jobChannel } from '../../core/jobs/job.js'
 import type { Backoff, JobChange, NewJob } from '../../core/jobs/machine.js'
 import { type DueWrite, JobLedger, type JobTable, type JobWrite } from '../job-ledger.js'
 import type { ChannelWrites } from './channel-writes.js'
@@ -51,8 +51,12 @@ class SqliteJobTable implements JobTable {
     return this.#channels.append({ items }).coordinates
   }
 
+  /** Removes the jobs that ended before `finishedBefore`, with their channels (their results with them). */
   purge(finishedBefore: number, now: number): void {
-    this.#s.purge.run(finishedBefore)
+    for (const { id } of this.#s.finishedBefore.all(finishedBefore) as { id: string }[]) {
+      this.#channels.remove(jobChannel(id))
+      this.#s.remove.run(id)
+    }
     this.#s.keySweep.run(now)
   }
 }
@@ -70,7 +74,8 @@ function prepareWrites(db: Database.Database) {
     keyGet: db.prepare('SELECT id FROM job_keys WHERE scope = ? AND key = ? AND expires_at > ?'),
     keyPut: db.prepare('INSERT OR REPLACE INTO job_keys (scope, key, id, expires_at) VALUES (?, ?, ?, ?)'),
     keySweep: db.prepare('DELETE FROM job_keys WHERE expires_at <= ?'),
-    purge: db.prepare('DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?'),
+    finishedBefore: db.prepare('SELECT id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?'),
+    remove: db.prepare('DELETE FROM jobs WHERE id = ?'),
   }
 }
 

@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RedisEngine } from '../../src/engine/redis/engine.js'
+import { type EngineFactory, engineContract } from '../engine/contract.js'
+import { jobsContract } from '../engine/jobs-contract.js'
+import { call, postJson } from '../helpers/http.js'
+import { redisAvailable } from '../helpers/redis.js'
+import { jobsApi } from '../jobs/api.js'
+import { startNodes, startRedisCluster } from './nodes.js'
+
+// The Redis Cluster is the test's own: three masters started from the same redis-server binary.
+const available = await redisAvailable()
+
+if (available) {
+  let cluster: Awaited<ReturnType<typeof startRedisCluster>>
+  beforeAll(async () => {
+    cluster = await startRedisCluster(3)
+  })
+  afterAll(() => cluster?.remove())
+
+  /** An engine under a fresh key prefix; the keys go with the cluster. */
+  const clusterEngine: EngineFactory = async ({ namespaces, idempotencyWindowMs, jobRetentionMs }) => {
+    const prefix = `sbtest:${randomUUID()}:`
+    const open = () =>
+      new RedisEngine({
+        url: cluster.url,
+        prefix,
+        settingsFor: (c) => namespaces.settingsFor(c),
+        idempotencyWindowMs,
+        jobRetentionMs,
+      })
+    let engine = open()
+    return {
+      engine,
+      reopen: async () => {
+        await engine.close()
+        engine = open()
+        return engine
+      },
+    }
+  }
+
+  engineContract('redis cluster', clusterEngine, { durable: true, batchAcrossChannels: false })
+  jobsContract('redis cluster', clusterEngine)
+
+  describe('nodes on a Redis Cluster', () => {
+    it('carry a publish on one node to a long poll on another, and a job from submit to result', async () => {
+      const { nodes, stop } = await startNodes(2, cluster.url)
+      try {
+        const [a, b] = nodes
+        const held = call<{ messages: { offset: number; data: unknown }[] }>(
+          `${b.url}/v1/channels/room:1/messages?after=0&wait=10`,
+        )
+        const published = await postJson(`${a.url}/v1/channels/room:1/messages`, { hello: 'cluster' })
+        expect(published.status).toBe(201)
+        const answer = await held
+        expect(answer.body.messages).toEqual([
+          expect.objectContaining({ offset: 1, data: { hello: 'cluster' } }),
+        ])
+        const refused = await postJson(`${a.url}/v1/publish`, {
+          messages: [
+            { channel: 'room:1', data: 2 },
+            { channel: 'room:2', data: 2 },
+          ],
+        })
+        expect(refused.status).toBe(400)
+        expect(refused.body).toMatchObject({ code: 'invalid_body' })
+        expect((await call(`${a.url}/v1/channels/room:1`)).body).toMatchObject({ last_offset: 1 })
+
+        const [onA, onB] = [jobsApi(a.url), jobsApi(b.url)]
+        const submitted = await onA.submit('cq', { data: { n: 21 } })
+        expect(submitted.status).toBe(202)
+        const claimed = await onB.claim('cq', 5)
+        expect(claimed.body).toMatchObject({ id: submitted.body.id, data: { n: 21 } })
+        expect((await onB.complete(claimed.body.id, claimed.body.lease as string, 42)).status).toBe(200)
+        expect((await onA.get(submitted.body.id, 5)).body).toMatchObject({ state: 'succeeded', result: 42 })
+      } finally {
+        await stop()
+      }
+    })
+  })
+}
