@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
 import { Redis } from 'ioredis'
 import { freePort, type ServerProcess, spawnServer } from '../helpers/process.js'
 import { tempDir } from '../helpers/tmp.js'
@@ -43,16 +44,19 @@ export class OwnRedis {
   readonly #dir = tempDir()
   readonly #aof: boolean
   readonly #clusterPort: number | undefined
+  readonly #args: string[]
   #child: ChildProcess | undefined
 
-  private constructor(port: number, aof: boolean, clusterPort: number | undefined) {
+  private constructor(port: number, aof: boolean, clusterPort: number | undefined, args: string[]) {
     this.port = port
     this.#aof = aof
     this.#clusterPort = clusterPort
+    this.#args = args
   }
 
-  static async start({ aof = true, cluster = false } = {}): Promise<OwnRedis> {
-    const redis = new OwnRedis(await freePort(), aof, cluster ? await freePort() : undefined)
+  /** `args` go to redis-server as they are (`--replicaof host port`, say). */
+  static async start({ aof = true, cluster = false, args = [] as string[] } = {}): Promise<OwnRedis> {
+    const redis = new OwnRedis(await freePort(), aof, cluster ? await freePort() : undefined, args)
     await redis.resume()
     return redis
   }
@@ -81,6 +85,7 @@ export class OwnRedis {
         ...(this.#clusterPort === undefined
           ? []
           : ['--cluster-enabled', 'yes', '--cluster-port', String(this.#clusterPort)]),
+        ...this.#args,
       ],
       { stdio: 'ignore' },
     )
@@ -165,6 +170,104 @@ export async function startRedisCluster(size = 3): Promise<{ url: string; remove
     url: `redis+cluster://${nodes.map((node) => `127.0.0.1:${node.port}`).join(',')}`,
     remove: async () => {
       await Promise.all(nodes.map((node) => node.remove()))
+    },
+  }
+}
+
+/**
+ * A master, a replica of it and one Sentinel watching them as `mymaster`, all the test's own;
+ * `url` is the Sentinel address for the engine, `failover` makes the replica the master.
+ */
+export async function startSentinelGroup(): Promise<{
+  url: string
+  master: OwnRedis
+  replica: OwnRedis
+  masterPort: () => Promise<number>
+  failover: () => Promise<void>
+  remove: () => Promise<void>
+}> {
+  const master = await OwnRedis.start({ aof: false })
+  const replica = await OwnRedis.start({
+    aof: false,
+    args: ['--replicaof', '127.0.0.1', String(master.port)],
+  })
+  const port = await freePort()
+  const dir = tempDir()
+  const conf = `${dir.path}/sentinel.conf`
+  writeFileSync(
+    conf,
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      `dir ${dir.path}`,
+      `sentinel monitor mymaster 127.0.0.1 ${master.port} 1`,
+      'sentinel down-after-milliseconds mymaster 1000',
+      'sentinel failover-timeout mymaster 5000',
+      '',
+    ].join('\n'),
+  )
+  const child = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' })
+  const sentinel = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => 100,
+  })
+  sentinel.on('error', () => undefined)
+  const masterPort = async () => {
+    const [, at] = (await sentinel.call('SENTINEL', 'get-master-addr-by-name', 'mymaster')) as [
+      string,
+      string,
+    ]
+    return Number(at)
+  }
+  await waitUntil(
+    async () => {
+      try {
+        if (sentinel.status !== 'ready') await sentinel.connect()
+        const replicas = (await sentinel.call('SENTINEL', 'replicas', 'mymaster')) as unknown[]
+        return (await masterPort()) === master.port && replicas.length === 1
+      } catch {
+        return false
+      }
+    },
+    { timeoutMs: 20_000, everyMs: 100, what: 'the Sentinel to know the master and its replica' },
+  )
+  return {
+    url: `redis+sentinel://127.0.0.1:${port}/mymaster`,
+    master,
+    replica,
+    masterPort,
+    failover: async () => {
+      // A planned fail-over: the replica has everything the master acknowledged first.
+      const offsetOf = async (redis: OwnRedis) => {
+        const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 })
+        try {
+          return Number(/master_repl_offset:(\d+)/.exec(await admin.info('replication'))?.[1])
+        } finally {
+          admin.disconnect()
+        }
+      }
+      const written = await offsetOf(master)
+      await waitUntil(async () => (await offsetOf(replica)) >= written, {
+        timeoutMs: 10_000,
+        what: 'the replica to catch up',
+      })
+      await sentinel.call('SENTINEL', 'FAILOVER', 'mymaster')
+      await waitUntil(async () => (await masterPort()) === replica.port, {
+        timeoutMs: 20_000,
+        everyMs: 100,
+        what: 'the replica to be the master',
+      })
+    },
+    remove: async () => {
+      sentinel.disconnect()
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGKILL')
+      await exited
+      await Promise.all([master.remove(), replica.remove()])
+      dir.remove()
     },
   }
 }

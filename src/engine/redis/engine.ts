@@ -421,20 +421,27 @@ export class RedisEngine implements Engine {
     return this.#options.settingsFor(channel).ephemeral
   }
 
-  /** A lost connection becomes `engine_unavailable` (503); script errors stay internal. */
+  /**
+   * A lost connection, or a Redis that cannot take writes for now (a replica during a fail-over,
+   * loading, a Cluster moving slots), becomes `engine_unavailable` (503, retry); script errors stay
+   * internal.
+   */
   async #guard<T>(command: () => Promise<T>): Promise<T> {
     try {
       // Until the first connection, wait for it (bounded); afterwards fail fast.
       if (!this.#connected) await this.#firstConnection
       return await command()
     } catch (error) {
-      if (error instanceof SwitchboardError || (error as Error).name === 'ReplyError') throw error
-      throw new SwitchboardError('engine_unavailable', `redis is not answering: ${(error as Error).message}`)
+      const { name, message } = error as Error
+      if (error instanceof SwitchboardError || (name === 'ReplyError' && !PASSING.test(message))) throw error
+      throw new SwitchboardError('engine_unavailable', `redis is not answering: ${message}`)
     }
   }
 }
 
 const FIRST_CONNECTION_MS = 3000
+/** Redis's answers for a state that passes by itself. */
+const PASSING = /^(READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY)\b/
 const REGISTERED_MAX = 100_000
 const DAY_MS = 24 * 3600 * 1000
 
