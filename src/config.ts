@@ -86,6 +86,17 @@ export const configSchema = z
       .object({ cert: z.string().min(1), key: z.string().min(1) })
       .strict()
       .optional(),
+    /**
+     * Proxies whose `X-Forwarded-For` names the client (addresses, CIDRs, or `loopback`,
+     * `linklocal`, `uniquelocal`, comma-separated); empty trusts none.
+     */
+    trustProxy: z
+      .string()
+      .regex(
+        /^(\s*([0-9A-Fa-f.:]+(\/\d{1,3})?|loopback|linklocal|uniquelocal)\s*(,|$))*$/,
+        'must be addresses or CIDRs (or loopback, linklocal, uniquelocal), comma-separated',
+      )
+      .default(''),
     /** A directory of static files served at `/` (a dashboard, an app, the examples). */
     webRoot: z.string().min(1).optional(),
     channelDefaults: z
@@ -201,6 +212,12 @@ export const OPTIONS: readonly { name: string; path: string; kind: Kind; help: s
   },
   { name: 'tls-cert', path: 'tls.cert', kind: 'string', help: 'PEM certificate file: serve TLS with HTTP/2' },
   { name: 'tls-key', path: 'tls.key', kind: 'string', help: 'PEM private key file for --tls-cert' },
+  {
+    name: 'trust-proxy',
+    path: 'trustProxy',
+    kind: 'string',
+    help: 'proxies whose X-Forwarded-For names the client, for rate limits and logs: addresses or CIDRs, comma-separated (default: none)',
+  },
   {
     name: 'web-root',
     path: 'webRoot',

@@ -66,4 +66,38 @@ describe('rate limits', () => {
     )
     expect(page.body.messages.map((m) => m.data.i)).toEqual([...accepted, 100])
   })
+
+  it('count each client behind a trusted proxy by its X-Forwarded-For, and ignore that header from anyone else', async () => {
+    const behind = await startTestServer({
+      trustProxy: '127.0.0.1',
+      limits: { ratePerSecond: 1, rateBurst: 2 },
+    })
+    try {
+      const [proxy, direct] = ['127.0.0.1', '127.0.0.2'].map(from)
+      agents.push(proxy, direct)
+      const read = (dispatcher: Agent, forwardedFor: string) =>
+        call(`${behind.url}/v1/channels/xff/messages?after=0`, {
+          headers: { 'x-forwarded-for': forwardedFor },
+          dispatcher,
+        })
+      const statuses = async (dispatcher: Agent, clients: string[]) => {
+        const out: number[] = []
+        for (const client of clients) out.push((await read(dispatcher, client)).status)
+        return out
+      }
+      // Through the proxy: one client spends its bucket, the next has its own.
+      expect(await statuses(proxy, ['203.0.113.1', '203.0.113.1', '203.0.113.1'])).toEqual([200, 200, 429])
+      expect(await statuses(proxy, ['203.0.113.2'])).toEqual([200])
+      // Not a trusted proxy: a new X-Forwarded-For each time does not buy a new bucket.
+      expect(await statuses(direct, ['198.51.100.1', '198.51.100.2', '198.51.100.3'])).toEqual([
+        200, 200, 429,
+      ])
+    } finally {
+      await behind.stop()
+    }
+  })
+
+  it('refuse a --trust-proxy that is not addresses or CIDRs', () => {
+    expect(() => loadConfig({ overrides: { trustProxy: 'everyone' } })).toThrow(/trustProxy|trust-proxy/)
+  })
 })

@@ -37,6 +37,7 @@ export function createHttpApp(
     bodyLimit: limits.batchBytes,
     routerOptions: { maxParamLength: 1000 },
     return503OnClosing: false,
+    trustProxy: ctx.config.trustProxy || false,
     forceCloseConnections: 'idle',
     serverFactory: (handler) => {
       listener = new Listener(handler, {
