@@ -19,6 +19,29 @@ export type EngineFactory = (options: {
   jobRetentionMs?: number
 }) => Promise<EngineHandle>
 
+/**
+ * The handle of a durable engine: `reopen` closes it and calls `open` again on the same storage;
+ * `dispose` closes it and then runs `release` (remove files, keys).
+ */
+export function durableHandle(
+  open: () => Engine,
+  release: () => Promise<void> | void = () => undefined,
+): EngineHandle {
+  let engine = open()
+  return {
+    engine,
+    reopen: async () => {
+      await engine.close()
+      engine = open()
+      return engine
+    },
+    dispose: async () => {
+      await engine.close().catch(() => undefined)
+      await release()
+    },
+  }
+}
+
 const NAMESPACES = new Namespaces([
   { pattern: 'short:*', maxMessages: 3 },
   { pattern: 'aging:*', maxAgeMs: 200 },

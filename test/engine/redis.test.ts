@@ -4,8 +4,9 @@ import { describe, expect, it } from 'vitest'
 import { Namespaces } from '../../src/core/namespaces.js'
 import { RedisEngine } from '../../src/engine/redis/engine.js'
 import { REDIS_URL, redisAvailable } from '../helpers/redis.js'
-import { type EngineFactory, engineContract } from './contract.js'
+import { engineContract } from './contract.js'
 import { jobsContract } from './jobs-contract.js'
+import { redisEngineFactory } from './redis-factory.js'
 
 const available = await redisAvailable()
 
@@ -17,30 +18,7 @@ async function removeKeys(prefix: string): Promise<void> {
 }
 
 /** A Redis engine under a fresh key prefix, whose keys are removed by `dispose`. */
-const redisEngine: EngineFactory = async ({ namespaces, idempotencyWindowMs, jobRetentionMs }) => {
-  const prefix = `sbtest:${randomUUID()}:`
-  const open = () =>
-    new RedisEngine({
-      url: REDIS_URL,
-      prefix,
-      settingsFor: (c) => namespaces.settingsFor(c),
-      idempotencyWindowMs,
-      jobRetentionMs,
-    })
-  let engine = open()
-  return {
-    engine,
-    reopen: async () => {
-      await engine.close()
-      engine = open()
-      return engine
-    },
-    dispose: async () => {
-      await engine.close().catch(() => undefined)
-      await removeKeys(prefix)
-    },
-  }
-}
+const redisEngine = redisEngineFactory(() => REDIS_URL, removeKeys)
 
 if (available) {
   engineContract('redis', redisEngine, { durable: true })

@@ -1,6 +1,6 @@
 import { SqliteEngine } from '../../src/engine/sqlite/engine.js'
 import { tempDir } from '../helpers/tmp.js'
-import { type EngineFactory, engineContract } from './contract.js'
+import { durableHandle, type EngineFactory, engineContract } from './contract.js'
 import { jobsContract } from './jobs-contract.js'
 
 for (const fsync of ['always', 'os'] as const) {
@@ -15,19 +15,7 @@ for (const fsync of ['always', 'os'] as const) {
         jobRetentionMs,
         sweepIntervalMs: 50,
       })
-    let engine = open()
-    return {
-      engine,
-      reopen: async () => {
-        await engine.close()
-        engine = open()
-        return engine
-      },
-      dispose: async () => {
-        await engine.close().catch(() => undefined)
-        dir.remove()
-      },
-    }
+    return durableHandle(open, dir.remove)
   }
   engineContract(`sqlite (fsync=${fsync})`, factory, { durable: true })
   jobsContract(`sqlite (fsync=${fsync})`, factory)

@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestServer, type TestServer } from '../helpers/server.js'
+import { selfSignedCert } from '../helpers/tls.js'
 import { tempDir } from '../helpers/tmp.js'
 import { waitUntil } from '../helpers/wait.js'
 
@@ -82,29 +82,7 @@ describe('headless Chromium', () => {
     }
 
     const dir = tempDir('switchboard-tls-')
-    const cert = join(dir.path, 'cert.pem')
-    const key = join(dir.path, 'key.pem')
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    )
+    const { cert, key } = selfSignedCert(dir.path)
     const h2 = await startTestServer({ webRoot: PAGES, tls: { cert, key } })
     const context = await browser.newContext({ ignoreHTTPSErrors: true })
     const secure = await context.newPage()

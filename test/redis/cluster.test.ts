@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RedisEngine } from '../../src/engine/redis/engine.js'
-import { type EngineFactory, engineContract } from '../engine/contract.js'
+import { engineContract } from '../engine/contract.js'
 import { jobsContract } from '../engine/jobs-contract.js'
+import { redisEngineFactory } from '../engine/redis-factory.js'
 import { call, postJson } from '../helpers/http.js'
 import { redisAvailable } from '../helpers/redis.js'
 import { jobsApi } from '../jobs/api.js'
@@ -18,27 +17,8 @@ if (available) {
   })
   afterAll(() => cluster?.remove())
 
-  /** An engine under a fresh key prefix; the keys go with the cluster. */
-  const clusterEngine: EngineFactory = async ({ namespaces, idempotencyWindowMs, jobRetentionMs }) => {
-    const prefix = `sbtest:${randomUUID()}:`
-    const open = () =>
-      new RedisEngine({
-        url: cluster.url,
-        prefix,
-        settingsFor: (c) => namespaces.settingsFor(c),
-        idempotencyWindowMs,
-        jobRetentionMs,
-      })
-    let engine = open()
-    return {
-      engine,
-      reopen: async () => {
-        await engine.close()
-        engine = open()
-        return engine
-      },
-    }
-  }
+  // Each engine under a fresh key prefix; the keys go with the cluster.
+  const clusterEngine = redisEngineFactory(() => cluster.url)
 
   engineContract('redis cluster', clusterEngine, { durable: true, batchAcrossChannels: false })
   jobsContract('redis cluster', clusterEngine)

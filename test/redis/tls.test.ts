@@ -1,9 +1,8 @@
-import { execFileSync } from 'node:child_process'
-import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { call, postJson } from '../helpers/http.js'
 import { freePort, type ServerProcess, spawnServer } from '../helpers/process.js'
 import { redisAvailable } from '../helpers/redis.js'
+import { selfSignedCert } from '../helpers/tls.js'
 import { tempDir } from '../helpers/tmp.js'
 import { OwnRedis } from './nodes.js'
 
@@ -20,28 +19,7 @@ if (await redisAvailable()) {
     })
 
     it('reaches a Redis that speaks only TLS on its port, trusting the CA given to Node', async () => {
-      const [cert, key] = [join(dir.path, 'cert.pem'), join(dir.path, 'key.pem')]
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'rsa:2048',
-          '-nodes',
-          '-days',
-          '1',
-          '-subj',
-          '/CN=127.0.0.1',
-          '-addext',
-          'subjectAltName=IP:127.0.0.1',
-          '-keyout',
-          key,
-          '-out',
-          cert,
-        ],
-        { stdio: 'ignore' },
-      )
+      const { cert, key } = selfSignedCert(dir.path)
       const tlsPort = await freePort()
       redis = await OwnRedis.start({
         aof: false,
