@@ -10,7 +10,6 @@ export class MemoryJobs implements JobStore {
   readonly #table: MemoryJobTable
   readonly #ledger: JobLedger
   readonly #retentionMs: number
-
   readonly #removeChannel: (channel: string) => void
 
   constructor(
