@@ -1,9 +1,14 @@
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { engineContract } from '../engine/contract.js'
 import { jobsContract } from '../engine/jobs-contract.js'
 import { redisEngineFactory } from '../engine/redis-factory.js'
 import { call, postJson } from '../helpers/http.js'
 import { redisAvailable } from '../helpers/redis.js'
+import { tempDir } from '../helpers/tmp.js'
+import { waitUntil } from '../helpers/wait.js'
+import { WsClient } from '../helpers/ws.js'
 import { jobsApi } from '../jobs/api.js'
 import { startNodes, startRedisCluster } from './nodes.js'
 
@@ -24,8 +29,12 @@ if (available) {
   jobsContract('redis cluster', clusterEngine)
 
   describe('nodes on a Redis Cluster', () => {
-    it('carry a publish on one node to a long poll on another, and a job from submit to result', async () => {
-      const { nodes, stop } = await startNodes(2, cluster.url)
+    it('carry a publish on one node to a long poll on another, a job from submit to result, and presence', async () => {
+      const dir = tempDir()
+      const config = join(dir.path, 'config.json')
+      writeFileSync(config, JSON.stringify({ namespaces: [{ pattern: 'room:*', presence: true }] }))
+      const { nodes, stop } = await startNodes(2, cluster.url, ['--config', config])
+      let ws: WsClient | undefined
       try {
         const [a, b] = nodes
         const held = call<{ messages: { offset: number; data: unknown }[] }>(
@@ -54,8 +63,18 @@ if (available) {
         expect(claimed.body).toMatchObject({ id: submitted.body.id, data: { n: 21 } })
         expect((await onB.complete(claimed.body.id, claimed.body.lease as string, 42)).status).toBe(200)
         expect((await onA.get(submitted.body.id, 5)).body).toMatchObject({ state: 'succeeded', result: 42 })
+
+        ws = await WsClient.open(b.url, 'switchboard.v1.json', '?client=carol')
+        await ws.request({ op: 'sub', channel: 'room:1' })
+        const members = async () =>
+          (await call<{ clients: { client: string }[] }>(`${a.url}/v1/channels/room:1/presence`)).body.clients
+        await waitUntil(async () => (await members()).map((m) => m.client).join() === 'carol', {
+          what: 'carol, subscribed on B, in presence on A',
+        })
       } finally {
+        ws?.close()
         await stop()
+        dir.remove()
       }
     })
   })
