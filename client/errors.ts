@@ -1,3 +1,5 @@
+import { isErrorCode, problems } from '../src/protocol/errors.js'
+
 /** A failure the server answered with a contract `code` (API.md), or a connection failure. */
 export class SwitchboardError extends Error {
   /** The stable code of API.md, e.g. `not_found`, `lease_expired`, `timeout`. */
@@ -35,23 +37,29 @@ export class UnauthorizedError extends SwitchboardError {}
 /** No connection to the server could be made or kept. */
 export class ConnectionError extends SwitchboardError {}
 
+/** Codes whose kind their status alone does not tell. */
 const byCode: Record<string, typeof SwitchboardError> = {
   not_found: NotFoundError,
   lease_expired: LeaseExpiredError,
   timeout: TimeoutError,
   worker_failed: WorkerFailedError,
-  unavailable: UnavailableError,
-  overloaded: UnavailableError,
-  shutting_down: UnavailableError,
-  rate_limited: UnavailableError,
-  slow_consumer: UnavailableError,
   unauthorized: UnauthorizedError,
   forbidden: UnauthorizedError,
 }
 
-/** The typed error for a contract code. */
+/**
+ * The typed error for a contract code. Without an HTTP status (an error frame over WebSocket or
+ * TCP) the code's own status in the contract decides: 503 and 429 are retryable, other 4xx are not.
+ */
 export function errorFor(code: string, message: string, status = 0, problem?: Record<string, unknown>) {
-  const Type = byCode[code] ?? (status >= 400 && status < 500 ? InvalidRequestError : SwitchboardError)
+  const kind = status || (isErrorCode(code) ? problems[code].status : 0)
+  const Type =
+    byCode[code] ??
+    (kind === 503 || kind === 429
+      ? UnavailableError
+      : kind >= 400 && kind < 500
+        ? InvalidRequestError
+        : SwitchboardError)
   return new Type(code, message, status, problem)
 }
 
