@@ -34,13 +34,19 @@ export interface RunningServer {
 export async function startServer(config: Config): Promise<RunningServer> {
   const namespaces = new Namespaces(config.namespaces, config.channelDefaults)
   const engine = createEngine(config, namespaces)
-  const broker = new Broker(engine, namespaces, {
-    maxPayloadBytes: config.limits.payloadBytes,
-    maxBatchMessages: config.limits.batchMessages,
-    maxReadLimit: config.limits.readLimit,
-    maxWaitMs: config.limits.maxWaitSeconds * 1000,
-    maxWaiters: config.limits.maxLongPolls,
-  })
+  const metrics = new Metrics()
+  const broker = new Broker(
+    engine,
+    namespaces,
+    {
+      maxPayloadBytes: config.limits.payloadBytes,
+      maxBatchMessages: config.limits.batchMessages,
+      maxReadLimit: config.limits.readLimit,
+      maxWaitMs: config.limits.maxWaitSeconds * 1000,
+      maxWaiters: config.limits.maxLongPolls,
+    },
+    (count) => metrics.published.inc({ engine: engine.kind }, count),
+  )
   const jobs = new Jobs(broker, {
     maxDataBytes: config.limits.payloadBytes,
     defaultLeaseMs: config.jobs.defaultLeaseMs,
@@ -49,7 +55,6 @@ export async function startServer(config: Config): Promise<RunningServer> {
     backoffMaxMs: config.jobs.backoffMaxMs,
     maxRpcTimeoutMs: config.jobs.maxRpcTimeoutMs,
   })
-  const metrics = new Metrics()
   let connections = 0
   const push = new PushRegistry()
   const { app, listener } = createHttpApp(

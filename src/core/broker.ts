@@ -46,10 +46,19 @@ export class Broker {
   readonly #unlisten: () => void
   readonly #listeners = new Listeners<Parameters<MessagesListener>>()
 
-  constructor(engine: Engine, namespaces: Namespaces, limits: BrokerLimits) {
+  /** Told how many messages each publish stored (not a replay), whatever the transport. */
+  readonly #published: (count: number) => void
+
+  constructor(
+    engine: Engine,
+    namespaces: Namespaces,
+    limits: BrokerLimits,
+    published: (count: number) => void = () => undefined,
+  ) {
     this.engine = engine
     this.namespaces = namespaces
     this.limits = limits
+    this.#published = published
     this.hub = new Hub((channel, after, limit) => engine.read(channel, after, limit))
     const unlisten = engine.onMessages((channel, messages) => {
       this.hub.deliver(channel, messages)
@@ -93,7 +102,9 @@ export class Broker {
       }
     }
     if (this.#draining) throw new SwitchboardError('shutting_down', 'the server is shutting down')
-    return this.engine.append(items, idempotency)
+    const result = await this.engine.append(items, idempotency)
+    if (!result.replayed) this.#published(items.length)
+    return result
   }
 
   /** Short poll: up to `limit` messages after `after`. */

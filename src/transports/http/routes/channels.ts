@@ -17,7 +17,7 @@ const MAX_CONTENT_TYPE = 255
 
 /** Routes of API.md's "Channels" table: publish, batch publish, short and long poll, channel info. */
 export function channelRoutes(app: FastifyInstance, ctx: HttpContext): void {
-  const { broker, config, metrics } = ctx
+  const { broker, config } = ctx
 
   // Single publish takes any content type as the raw payload, in its own parser context.
   app.register(async (raw) => {
@@ -42,7 +42,6 @@ export function channelRoutes(app: FastifyInstance, ctx: HttpContext): void {
       }
       const key = idempotencyKeyOf(req.headers)
       const result = await broker.publish([item], key ? { scope: `publish:${channel}`, key } : undefined)
-      if (!result.replayed) metrics.published.inc({ engine: broker.engine.kind })
       const [at] = result.coordinates
       if (result.replayed) reply.header('idempotent-replayed', 'true')
       return reply.code(201).send({ channel: at.channel, offset: at.offset, id: at.id, time: at.time })
@@ -53,7 +52,6 @@ export function channelRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const items = batchItems(req.body)
     const key = idempotencyKeyOf(req.headers)
     const result = await broker.publish(items, key ? { scope: 'publish', key } : undefined)
-    if (!result.replayed) metrics.published.inc({ engine: broker.engine.kind }, items.length)
     if (result.replayed) reply.header('idempotent-replayed', 'true')
     const results = result.coordinates.map(({ channel, offset, id, time }) => ({ channel, offset, id, time }))
     return reply.code(201).send({ results })
