@@ -1,4 +1,5 @@
-import { type Dispatcher, request } from 'undici'
+import net from 'node:net'
+import { Agent, type Dispatcher, request } from 'undici'
 
 export interface JsonResponse<T = unknown> {
   status: number
@@ -41,5 +42,20 @@ export function postJson<T = Record<string, unknown>>(
     method: 'POST',
     body: JSON.stringify(value),
     headers: { 'content-type': 'application/json', ...headers },
+  })
+}
+
+/** An HTTP client whose connections come from `address` (any of 127.0.0.0/8 reaches a local server). */
+export function clientFrom(address: string): Agent {
+  return new Agent({
+    connect: (options, callback) => {
+      const socket = net.connect({
+        host: options.hostname,
+        port: Number(options.port),
+        localAddress: address,
+      })
+      socket.once('connect', () => callback(null, socket)).once('error', (error) => callback(error, null))
+      return socket
+    },
   })
 }

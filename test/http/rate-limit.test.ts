@@ -1,23 +1,8 @@
-import net from 'node:net'
-import { Agent } from 'undici'
+import type { Agent } from 'undici'
 import { afterAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config.js'
-import { call } from '../helpers/http.js'
+import { call, clientFrom } from '../helpers/http.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
-
-/** An HTTP client whose connections come from `address` (any of 127.0.0.0/8 reaches the server). */
-const from = (address: string) =>
-  new Agent({
-    connect: (options, callback) => {
-      const socket = net.connect({
-        host: options.hostname,
-        port: Number(options.port),
-        localAddress: address,
-      })
-      socket.once('connect', () => callback(null, socket)).once('error', (error) => callback(error, null))
-      return socket
-    },
-  })
 
 let server: TestServer | undefined
 const agents: Agent[] = []
@@ -35,7 +20,7 @@ describe('rate limits', () => {
 
   it('answer 429 with Retry-After to one address over its rate, change nothing, and leave other addresses alone', async () => {
     server = await startTestServer({ limits: { ratePerSecond: 1, rateBurst: 3 } })
-    const [noisy, quiet, reader] = ['127.0.0.1', '127.0.0.2', '127.0.0.3'].map(from)
+    const [noisy, quiet, reader] = ['127.0.0.1', '127.0.0.2', '127.0.0.3'].map(clientFrom)
     agents.push(noisy, quiet, reader)
     const publish = (dispatcher: Agent, i: number) =>
       call(`${server!.url}/v1/channels/rl/messages`, {
@@ -73,7 +58,7 @@ describe('rate limits', () => {
       limits: { ratePerSecond: 1, rateBurst: 2 },
     })
     try {
-      const [proxy, direct] = ['127.0.0.1', '127.0.0.2'].map(from)
+      const [proxy, direct] = ['127.0.0.1', '127.0.0.2'].map(clientFrom)
       agents.push(proxy, direct)
       const read = (dispatcher: Agent, forwardedFor: string) =>
         call(`${behind.url}/v1/channels/xff/messages?after=0`, {

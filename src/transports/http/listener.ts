@@ -77,6 +77,14 @@ export class Listener {
     const [serveHttp1] = this.http1.listeners('connection') as ((socket: Socket) => void)[]
     this.http1.removeAllListeners('connection')
     this.http1.on('connection', (socket: Socket) => this.#accept(socket, serveHttp1))
+    const secure = this.secure
+    if (secure) {
+      const serveTls = secure.listeners('connection') as ((socket: Socket) => void)[]
+      secure.removeAllListeners('connection')
+      secure.on('connection', (socket: Socket) => {
+        if (this.#admit(socket, 'close')) for (const serve of serveTls) serve.call(secure, socket)
+      })
+    }
   }
 
   /** The server that listens on the port. */
@@ -111,26 +119,14 @@ export class Listener {
   }
 
   #accept(socket: Socket, serveHttp1: (socket: Socket) => void): void {
-    const client = socket.remoteAddress ?? ''
-    const count = (this.#perClient.get(client) ?? 0) + 1
-    this.#perClient.set(client, count)
     let silent: NodeJS.Timeout | undefined
-    // One listener for all of a connection's bookkeeping: an idle connection keeps each it has.
-    socket.on('close', () => {
+    const admitted = this.#admit(socket, 'answer', () => {
       clearTimeout(silent)
       this.#silent.delete(socket)
-      const left = (this.#perClient.get(client) ?? 1) - 1
-      if (left <= 0) this.#perClient.delete(client)
-      else this.#perClient.set(client, left)
     })
-    if (count > this.#options.maxConnectionsPerClient) {
-      socket.end(tooManyConnections(this.#options.maxConnectionsPerClient))
-      return
-    }
-    if (this.#draining) return void socket.destroy()
+    if (!admitted) return
     silent = setTimeout(() => socket.destroy(), this.#options.headersTimeoutMs)
     this.#silent.add(socket)
-    socket.on('error', () => socket.destroy())
     socket.once('readable', () => {
       clearTimeout(silent)
       silent = undefined
@@ -142,6 +138,47 @@ export class Listener {
       else serveHttp1.call(this.http1, socket)
     })
   }
+
+  /**
+   * Counts a new connection against its client address's limit, until it closes (`closed` runs
+   * then too: one listener for all of a connection's bookkeeping, since an idle one keeps each).
+   * Over the limit, or while draining, the connection is refused: answered 429 in plain HTTP, or
+   * closed (a TLS connection has not said anything a server could answer yet).
+   */
+  #admit(socket: Socket, over: 'answer' | 'close', closed: () => void = () => undefined): boolean {
+    const client = socket.remoteAddress ?? ''
+    const count = (this.#perClient.get(client) ?? 0) + 1
+    this.#perClient.set(client, count)
+    // Before anything is written: a refused client that goes on sending resets the socket.
+    socket.on('error', () => socket.destroy())
+    socket.on('close', () => {
+      closed()
+      const left = (this.#perClient.get(client) ?? 1) - 1
+      if (left <= 0) this.#perClient.delete(client)
+      else this.#perClient.set(client, left)
+    })
+    if (count > this.#options.maxConnectionsPerClient) {
+      if (over === 'close') socket.destroy()
+      else refuse(socket, tooManyConnections(this.#options.maxConnectionsPerClient))
+      return false
+    }
+    if (this.#draining) {
+      socket.destroy()
+      return false
+    }
+    return true
+  }
+}
+
+/**
+ * Answers a connection no server will read, and closes it: what the client sends is read and
+ * dropped (unread input would turn the close into a reset that can lose the answer, and a paused
+ * socket never sees the client's end), and a client that never closes is cut off after a second.
+ */
+function refuse(socket: Socket, answer: string): void {
+  socket.resume()
+  socket.end(answer)
+  socket.setTimeout(1000, () => socket.destroy())
 }
 
 function tooManyConnections(limit: number): string {
