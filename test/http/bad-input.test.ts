@@ -2,13 +2,16 @@ import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { call, postJson } from '../helpers/http.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
+import { waitUntil } from '../helpers/wait.js'
 
 let server: TestServer
 let base: string
 const CHANNEL = 'guarded'
 
 beforeAll(async () => {
-  server = await startTestServer({ limits: { payloadBytes: 1024, batchMessages: 5, headerBytes: 4096 } })
+  server = await startTestServer({
+    limits: { payloadBytes: 1024, batchMessages: 5, batchBytes: 4096, headerBytes: 4096, maxLongPolls: 2 },
+  })
   base = server.url
   await postJson(`${base}/v1/channels/${CHANNEL}/messages`, { seed: 1 })
 })
@@ -130,6 +133,39 @@ const cases: [
     'invalid_body',
   ],
   [
+    'batch body over the batch byte limit',
+    () =>
+      postJson(`${base}/v1/publish`, {
+        messages: Array.from({ length: 5 }, () => ({ channel: CHANNEL, data: 'z'.repeat(1000) })),
+      }),
+    413,
+    'payload_too_large',
+  ],
+  [
+    'too many message headers',
+    () =>
+      postJson(`${base}/v1/publish`, {
+        messages: [
+          {
+            channel: CHANNEL,
+            data: 1,
+            headers: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`h${i}`, 'v'])),
+          },
+        ],
+      }),
+    400,
+    'invalid_body',
+  ],
+  [
+    'message header value over 1 KiB',
+    () =>
+      postJson(`${base}/v1/publish`, {
+        messages: [{ channel: CHANNEL, data: 1, headers: { long: 'v'.repeat(1025) } }],
+      }),
+    400,
+    'invalid_body',
+  ],
+  [
     'bad Idempotency-Key',
     () => postJson(`${base}/v1/channels/${CHANNEL}/messages`, 1, { 'idempotency-key': 'é' }),
     400,
@@ -154,6 +190,22 @@ describe('bad input', () => {
     expect(answer.body).toMatchObject({ status, code, type: `urn:switchboard:problem:${code}` })
     expect(typeof (answer.body as { detail: unknown }).detail).toBe('string')
     expect(await channelState()).toBe(before)
+  })
+
+  it('answers 503 overloaded past --max-long-polls, and holds polls again once one ends', async () => {
+    const url = `${base}/v1/channels/${CHANNEL}/messages?after=100&wait=10`
+    const gone = [new AbortController(), new AbortController()]
+    const held = gone.map((abort) => call(url, { signal: abort.signal }).catch(() => undefined))
+    const stats = async () => (await call<{ long_polls: number }>(`${base}/v1/stats`)).body.long_polls
+    await waitUntil(async () => (await stats()) === 2, { what: 'two held polls' })
+    const refused = await call(url)
+    expect(refused.status).toBe(503)
+    expect(refused.body).toMatchObject({ code: 'overloaded' })
+    for (const abort of gone) abort.abort()
+    await Promise.all(held)
+    await waitUntil(async () => (await stats()) === 0, { what: 'the polls to be let go' })
+    const later = await call(`${base}/v1/channels/${CHANNEL}/messages?after=100&wait=0.05`)
+    expect(later.status).toBe(200)
   })
 
   it('answers 405 with Allow', async () => {
