@@ -211,6 +211,9 @@ describe('jobs', () => {
       [api.submit('bad queue', { data: 1 }), 400, 'invalid_queue'],
       [api.submit('strict', { data: 'x'.repeat(1_100_000) }), 413, 'payload_too_large'],
       [api.claim('strict', 0, 50), 400, 'invalid_parameter'],
+      [api.complete(id, claimed.lease as string, 'r'.repeat(1_100_000)), 413, 'payload_too_large'],
+      [api.progress(id, claimed.lease as string, 'p'.repeat(1_100_000)), 413, 'payload_too_large'],
+      [api.fail(id, claimed.lease as string, 'e'.repeat(1_100_000)), 413, 'payload_too_large'],
       [
         call(`${server.url}/v1/queues/strict/jobs`, {
           method: 'POST',
@@ -269,6 +272,26 @@ describe('jobs', () => {
     expect(last.body).toMatchObject({ id: ids[2], state: 'succeeded', next: null })
     const after = await call<{ counts: Record<string, number> }>(`${server.url}/v1/queues/chain`)
     expect(after.body.counts).toMatchObject({ queued: 0, active: 0, succeeded: 2, failed: 1 })
+  })
+
+  it('caps a lease at jobs.maxLeaseMs, on a claim and on a heartbeat', async () => {
+    const HOUR = 3_600_000
+    const { id } = (await api.submit('capped', { data: 1 })).body
+    const before = Date.now()
+    const claimed = (await api.claim('capped', 1, 5 * HOUR)).body
+    const after = Date.now()
+    expect(claimed.id).toBe(id)
+    expect(claimed.lease_expires_at).toBeGreaterThanOrEqual(before + HOUR)
+    expect(claimed.lease_expires_at).toBeLessThanOrEqual(after + HOUR)
+    const beat = await call<{ lease_expires_at: number }>(`${server.url}/v1/jobs/${id}/heartbeat`, {
+      method: 'POST',
+      body: JSON.stringify({ lease_ms: 5 * HOUR }),
+      headers: { 'content-type': 'application/json', 'switchboard-lease': claimed.lease as string },
+    })
+    expect(beat.status).toBe(200)
+    expect(beat.body.lease_expires_at).toBeLessThanOrEqual(Date.now() + HOUR)
+    expect(beat.body.lease_expires_at).toBeGreaterThanOrEqual(claimed.lease_expires_at as number)
+    expect((await api.complete(id, claimed.lease as string, 'done')).status).toBe(200)
   })
 
   it('deduplicates submits by Idempotency-Key', async () => {
