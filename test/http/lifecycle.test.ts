@@ -34,6 +34,25 @@ describe('lifecycle', () => {
     }
   })
 
+  it('refuses a second server on a data directory in use, and takes over the lock of a killed one', async () => {
+    const dir = tempDir()
+    try {
+      const first = await spawnServer(['--data-dir', dir.path])
+      const second = await runCli(['serve', '--data-dir', dir.path, '--port', '0', '--tcp-port', '-1'])
+      expect(second.code).not.toBe(0)
+      expect(second.stderr).toContain(`data directory is in use by process ${first.child.pid}`)
+      expect((await call(`${first.url}/healthz`)).status).toBe(200)
+      first.child.kill('SIGKILL')
+      await first.exited
+      const third = await spawnServer(['--data-dir', dir.path])
+      expect((await call(`${third.url}/readyz`)).status).toBe(200)
+      third.child.kill('SIGTERM')
+      expect(await third.exited).toBe(0)
+    } finally {
+      dir.remove()
+    }
+  })
+
   it('refuses invalid configuration with a clear message and exit code 2', async () => {
     const flag = await runCli(['serve', '--port', 'eighty'])
     expect(flag.code).toBe(2)
