@@ -254,3 +254,33 @@ describe('WebSocket', () => {
     expect(status).toBe(404)
   })
 })
+
+describe('WebSocket on shutdown', () => {
+  it('closes every connection with 1001 and a reason to reconnect when the server drains', async () => {
+    const s = await startTestServer()
+    try {
+      const sockets = await Promise.all(
+        [1, 2].map(
+          () =>
+            new Promise<WebSocket>((resolve, reject) => {
+              const ws = new WebSocket(`${s.url.replace('http', 'ws')}/v1/ws`, 'switchboard.v1.json')
+              ws.once('open', () => resolve(ws)).once('error', reject)
+            }),
+        ),
+      )
+      const closes = sockets.map(
+        (ws) =>
+          new Promise<[number, string]>((resolve) =>
+            ws.once('close', (code, reason) => resolve([code, reason.toString()])),
+          ),
+      )
+      await s.stop()
+      for (const [code, reason] of await Promise.all(closes)) {
+        expect(code).toBe(1001)
+        expect(reason).toMatch(/reconnect/)
+      }
+    } finally {
+      await s.stop()
+    }
+  })
+})

@@ -20,6 +20,9 @@ const CLOSE_CODES: Record<CloseReason, number> = {
   slow_consumer: 1008,
 }
 
+/** How long a closing peer has to answer the server's close on shutdown. */
+const CLOSE_GRACE_MS = 1000
+
 /** Room for a frame's fields around the largest payload. */
 const FRAME_OVERHEAD = 64 * 1024
 
@@ -110,7 +113,11 @@ export function attachWebSocket(
   return () => {
     clearInterval(pinger)
     server.off('upgrade', onUpgrade)
-    for (const ws of wss.clients) ws.terminate()
+    // Each was sent its close (1001) by the registry; a peer that has not answered within the
+    // grace is cut off, so that it cannot hold the server open.
+    setTimeout(() => {
+      for (const ws of wss.clients) ws.terminate()
+    }, CLOSE_GRACE_MS).unref()
     wss.close()
   }
 }
