@@ -39,4 +39,15 @@ describe('metrics', () => {
     }
     expect((await published()) - before).toBe(5)
   })
+
+  it('and /v1/stats say how the server is now', async () => {
+    const stats = await call<Record<string, unknown>>(`${server.url}/v1/stats`)
+    expect(stats.body).toMatchObject({ engine: 'sqlite', draining: false, long_polls: 0, held_claims: 0 })
+    expect(stats.body.connections).toBeGreaterThanOrEqual(1)
+    expect(stats.body.rss_bytes).toBeGreaterThan(1_000_000)
+    expect(typeof stats.body.uptime_seconds).toBe('number')
+    const text = (await call(`${server.url}/metrics`)).text
+    expect(text).toMatch(/^switchboard_connections [1-9]\d*$/m)
+    expect(text).toMatch(/^switchboard_http_requests_total\{[^}]*status="2xx"[^}]*\} [1-9]\d*$/m)
+  })
 })

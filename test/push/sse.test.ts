@@ -126,4 +126,23 @@ describe('server-sent events', () => {
       expect(answer.body.code).toBe(code)
     }
   })
+
+  it('keeps an idle stream alive with comment lines at push.keepAliveMs', async () => {
+    server = await startTestServer({ push: { keepAliveMs: 100 } })
+    const response = await fetch(`${server.url}/v1/events?channel=quiet`)
+    const reader = response.body!.getReader()
+    let text = ''
+    try {
+      await waitUntil(
+        async () => {
+          text += new TextDecoder().decode((await reader.read()).value)
+          return text.split(': keep-alive\n\n').length > 2
+        },
+        { what: 'two keep-alive comments' },
+      )
+    } finally {
+      await reader.cancel()
+    }
+    expect(text).not.toContain('data:')
+  })
 })

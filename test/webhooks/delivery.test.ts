@@ -53,6 +53,7 @@ describe('webhook delivery', () => {
         expect(message.data).toEqual({ n: delivery.offset })
         expect(delivery.headers['content-type']).toBe('application/json')
         expect(delivery.headers['switchboard-attempt']).toBe('1')
+        expect(delivery.headers['user-agent']).toBe('switchboard-webhooks/1')
       }
       expect(receiver.requests.some((d) => d.channel === 'plain')).toBe(false)
     })
