@@ -161,6 +161,26 @@ describe('publish and poll', () => {
     expect(elsewhere.body).toMatchObject({ channel: 'idem-b', offset: 1 })
   })
 
+  it('dedupes a batch retried with the same Idempotency-Key, scoped to the batch route', async () => {
+    const headers = { 'idempotency-key': 'batch-7' }
+    const batch = {
+      messages: [
+        { channel: 'ib-a', data: 1 },
+        { channel: 'ib-b', data: 2 },
+      ],
+    }
+    const first = await postJson(`${base}/v1/publish`, batch, headers)
+    const again = await postJson(`${base}/v1/publish`, batch, headers)
+    expect(first.status).toBe(201)
+    expect(again.body).toEqual(first.body)
+    expect(again.headers['idempotent-replayed']).toBe('true')
+    expect((await call(`${base}/v1/channels/ib-a`)).body).toMatchObject({ messages: 1 })
+    // The same key on the single-message route is another scope: stored.
+    const single = await postJson(`${base}/v1/channels/ib-a/messages`, { n: 3 }, headers)
+    expect(single.headers['idempotent-replayed']).toBeUndefined()
+    expect(single.body).toMatchObject({ channel: 'ib-a', offset: 2 })
+  })
+
   it('publishes a batch in input order, all or nothing', async () => {
     const ok = await postJson<{ results: { channel: string; offset: number }[] }>(`${base}/v1/publish`, {
       messages: [

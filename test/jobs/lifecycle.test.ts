@@ -76,6 +76,27 @@ describe('jobs', () => {
     expect(longPolls).toEqual(sequence)
     expect(sse).toEqual(sequence)
     expect(shortPolls).toEqual(['queued', 'active', 'succeeded'])
+
+    // A watcher that saw the first two events resumes after them, by Last-Event-ID or by `after`.
+    for (const resume of [{ headers: { 'last-event-id': '2' } }, { query: '?after=2' }]) {
+      const response = await fetch(`${server.url}/v1/jobs/${id}/events${resume.query ?? ''}`, {
+        headers: resume.headers,
+      })
+      const reader = response.body!.getReader()
+      let text = ''
+      try {
+        await waitUntil(
+          async () => {
+            text += new TextDecoder().decode((await reader.read()).value)
+            return text.includes('event: result')
+          },
+          { what: 'the resumed stream to reach the result' },
+        )
+      } finally {
+        await reader.cancel()
+      }
+      expect([...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]))).toEqual([3, 4, 5])
+    }
   })
 
   it('answers Prefer: wait inline for a quick job and with 202 for a slow one', async () => {
