@@ -74,10 +74,16 @@ export function jobCommands(program: Command): void {
       const handle = client.job(id)
       try {
         await handle.status()
-        const events = handle.events((event) => process.stdout.write(`${JSON.stringify(event)}\n`))
-        events.ready.catch(fail)
-        await handle.wait().catch(() => {})
-        events.unsubscribe()
+        // From the job's first event to its last: every final state ends with a `result` event.
+        await new Promise<void>((resolve, reject) => {
+          const events = handle.events((event) => {
+            process.stdout.write(`${JSON.stringify(event)}\n`)
+            if (event.event !== 'result') return
+            events.unsubscribe()
+            resolve()
+          })
+          events.ready.catch(reject)
+        })
       } catch (error) {
         fail(error)
       } finally {

@@ -95,4 +95,34 @@ describe('switchboard job and worker', () => {
     const unknown = await runCli(['job', 'status', 'no-such-job', '--url', server.url])
     expect(unknown.code).toBe(4)
   })
+
+  it('rpc prints the worker answer, exits 5 when none comes in time; job watch and job cancel follow a job', async () => {
+    worker('echo', ['cat'])
+    // $SWITCHBOARD_URL stands for --url.
+    const env = { SWITCHBOARD_URL: server.url }
+    expect(await runCli(['rpc', 'echo', '{"ping":1}'], env)).toMatchObject({
+      code: 0,
+      stdout: '{"ping":1}\n',
+    })
+    const late = await runCli(['rpc', 'nobody-listens', '1', '--timeout-ms', '200'], env)
+    expect(late.code).toBe(5)
+    expect(late.stderr).toContain('(timeout)')
+
+    const id = (await runCli(['job', 'submit', 'unworked', '"x"'], env)).stdout.trim()
+    const watching = runCli(['job', 'watch', id], env)
+    const cancelled = await runCli(['job', 'cancel', id], env)
+    expect(cancelled.code).toBe(0)
+    expect(JSON.parse(cancelled.stdout)).toMatchObject({ id, state: 'cancelled' })
+    const watched = await watching
+    expect(watched.code).toBe(0)
+    const events = watched.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { event: string; data: { state: string } })
+    expect(events.map((e) => `${e.event}:${e.data.state}`)).toEqual([
+      'state:queued',
+      'state:cancelled',
+      'result:cancelled',
+    ])
+  })
 })
