@@ -208,6 +208,33 @@ describe('bad input', () => {
     expect(later.status).toBe(200)
   })
 
+  it('answers 408 to a request whose body does not come within --request-timeout-ms', async () => {
+    const slow = await startTestServer({ limits: { headersTimeoutMs: 300, requestTimeoutMs: 400 } })
+    try {
+      const started = Date.now()
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(slow.port, '127.0.0.1', () =>
+          socket.write(
+            `POST /v1/channels/${CHANNEL}/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab`,
+          ),
+        )
+        let text = ''
+        socket.setEncoding('utf8')
+        socket.on('data', (chunk: string) => {
+          text += chunk
+        })
+        socket.on('close', () => resolve(text))
+        socket.on('error', reject)
+      })
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /)
+      expect(answer).toContain('"code":"request_timeout"')
+      expect(Date.now() - started).toBeLessThan(5000)
+      expect((await call(`${slow.url}/v1/channels/${CHANNEL}`)).status).toBe(404)
+    } finally {
+      await slow.stop()
+    }
+  })
+
   it('answers 405 with Allow', async () => {
     const answer = await call(`${base}/v1/publish`, { method: 'GET' })
     expect(answer.status).toBe(405)

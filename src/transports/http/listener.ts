@@ -45,6 +45,8 @@ export class Listener {
       headersTimeout: options.headersTimeoutMs,
       requestTimeout: options.requestTimeoutMs,
       keepAliveTimeout: options.keepAliveTimeoutMs,
+      // How often the two timeouts above are checked (Node's default, 30 s, could double them).
+      connectionsCheckingInterval: Math.min(1000, options.headersTimeoutMs, options.requestTimeoutMs),
     })
     this.http1.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
       if (this.#draining) res.shouldKeepAlive = false
