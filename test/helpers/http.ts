@@ -1,5 +1,6 @@
 import net from 'node:net'
 import { Agent, type Dispatcher, request } from 'undici'
+import { waitUntil } from './wait.js'
 
 export interface JsonResponse<T = unknown> {
   status: number
@@ -58,4 +59,27 @@ export function clientFrom(address: string): Agent {
       return socket
     },
   })
+}
+
+/** Reads a streamed body (SSE) until `done(text so far)` holds, then stops reading; answers the text. */
+export async function readUntil(
+  response: Response,
+  done: (text: string) => boolean,
+  what: string,
+): Promise<string> {
+  const reader = response.body!.getReader()
+  const decoder = new TextDecoder()
+  let text = ''
+  try {
+    await waitUntil(
+      async () => {
+        text += decoder.decode((await reader.read()).value, { stream: true })
+        return done(text)
+      },
+      { what },
+    )
+  } finally {
+    await reader.cancel()
+  }
+  return text
 }

@@ -21,9 +21,10 @@ async function channelState() {
   return (await call(`${base}/v1/channels/${CHANNEL}/messages?after=0&limit=1000`)).text
 }
 
-function rawRequest(text: string): Promise<string> {
+/** Sends `text` on a new connection (and ends it, unless `end` is false); answers all that came back. */
+function rawRequest(text: string, port = server.port, end = true): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(server.port, '127.0.0.1', () => socket.end(text))
+    const socket = net.connect(port, '127.0.0.1', () => (end ? socket.end(text) : socket.write(text)))
     let answer = ''
     socket.setEncoding('utf8')
     socket.on('data', (chunk: string) => {
@@ -212,20 +213,11 @@ describe('bad input', () => {
     const slow = await startTestServer({ limits: { headersTimeoutMs: 300, requestTimeoutMs: 400 } })
     try {
       const started = Date.now()
-      const answer = await new Promise<string>((resolve, reject) => {
-        const socket = net.connect(slow.port, '127.0.0.1', () =>
-          socket.write(
-            `POST /v1/channels/${CHANNEL}/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab`,
-          ),
-        )
-        let text = ''
-        socket.setEncoding('utf8')
-        socket.on('data', (chunk: string) => {
-          text += chunk
-        })
-        socket.on('close', () => resolve(text))
-        socket.on('error', reject)
-      })
+      const answer = await rawRequest(
+        `POST /v1/channels/${CHANNEL}/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab`,
+        slow.port,
+        false,
+      )
       expect(answer).toMatch(/^HTTP\/1\.1 408 /)
       expect(answer).toContain('"code":"request_timeout"')
       expect(Date.now() - started).toBeLessThan(5000)

@@ -2,7 +2,7 @@ import { EventSource } from 'eventsource'
 import { Agent } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { WireMessage } from '../../src/protocol/message-json.js'
-import { call } from '../helpers/http.js'
+import { call, readUntil } from '../helpers/http.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 import { waitUntil } from '../helpers/wait.js'
 import { type JobView, jobsApi } from './api.js'
@@ -82,19 +82,11 @@ describe('jobs', () => {
       const response = await fetch(`${server.url}/v1/jobs/${id}/events${resume.query ?? ''}`, {
         headers: resume.headers,
       })
-      const reader = response.body!.getReader()
-      let text = ''
-      try {
-        await waitUntil(
-          async () => {
-            text += new TextDecoder().decode((await reader.read()).value)
-            return text.includes('event: result')
-          },
-          { what: 'the resumed stream to reach the result' },
-        )
-      } finally {
-        await reader.cancel()
-      }
+      const text = await readUntil(
+        response,
+        (t) => t.includes('event: result'),
+        'the resumed stream to reach the result',
+      )
       expect([...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]))).toEqual([3, 4, 5])
     }
   })

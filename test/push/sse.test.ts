@@ -1,7 +1,7 @@
 import { EventSource } from 'eventsource'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { WireMessage } from '../../src/protocol/message-json.js'
-import { call, postJson } from '../helpers/http.js'
+import { call, postJson, readUntil } from '../helpers/http.js'
 import { freePort } from '../helpers/process.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 import { waitUntil } from '../helpers/wait.js'
@@ -130,19 +130,11 @@ describe('server-sent events', () => {
   it('keeps an idle stream alive with comment lines at push.keepAliveMs', async () => {
     server = await startTestServer({ push: { keepAliveMs: 100 } })
     const response = await fetch(`${server.url}/v1/events?channel=quiet`)
-    const reader = response.body!.getReader()
-    let text = ''
-    try {
-      await waitUntil(
-        async () => {
-          text += new TextDecoder().decode((await reader.read()).value)
-          return text.split(': keep-alive\n\n').length > 2
-        },
-        { what: 'two keep-alive comments' },
-      )
-    } finally {
-      await reader.cancel()
-    }
+    const text = await readUntil(
+      response,
+      (t) => t.split(': keep-alive\n\n').length > 2,
+      'two keep-alive comments',
+    )
     expect(text).not.toContain('data:')
   })
 })
