@@ -1,3 +1,4 @@
+import http2 from 'node:http2'
 import { describe, expect, it } from 'vitest'
 import { call } from '../helpers/http.js'
 import { runCli, spawnServer } from '../helpers/process.js'
@@ -115,6 +116,34 @@ describe('draining', () => {
       expect(publish.body).toMatchObject({ code: 'shutting_down' })
       expect((await call(`${server.url}/readyz`)).body).toMatchObject({ status: 503, code: 'shutting_down' })
     } finally {
+      await server.stop()
+    }
+  })
+
+  it('sends an HTTP/2 client GOAWAY when the server drains, after answering what it had asked', async () => {
+    const { startTestServer } = await import('../helpers/server.js')
+    const server = await startTestServer({ engine: 'memory' })
+    const session = http2.connect(server.url)
+    try {
+      const goaway = new Promise<number>((resolve) => session.once('goaway', (code: number) => resolve(code)))
+      const held = new Promise<string>((resolve, reject) => {
+        const stream = session.request({ ':path': '/v1/channels/h2/messages?after=0&wait=10' })
+        let body = ''
+        stream.setEncoding('utf8').on('data', (chunk: string) => {
+          body += chunk
+        })
+        stream.on('end', () => resolve(body)).on('error', reject)
+      })
+      await waitUntil(
+        async () => (await call<{ long_polls: number }>(`${server.url}/v1/stats`)).body.long_polls === 1,
+        { what: 'the HTTP/2 long poll to be held' },
+      )
+      const stopping = server.stop()
+      expect(await within(goaway, 5000, 'GOAWAY')).toBe(http2.constants.NGHTTP2_NO_ERROR)
+      expect(JSON.parse(await within(held, 5000, 'the held poll'))).toEqual({ messages: [], next: 0 })
+      await stopping
+    } finally {
+      session.destroy()
       await server.stop()
     }
   })
