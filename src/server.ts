@@ -1,4 +1,4 @@
-import type { AddressInfo, Socket } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from './config.js'
 import { Broker } from './core/broker.js'
@@ -55,23 +55,15 @@ export async function startServer(config: Config): Promise<RunningServer> {
     backoffMaxMs: config.jobs.backoffMaxMs,
     maxRpcTimeoutMs: config.jobs.maxRpcTimeoutMs,
   })
-  let connections = 0
   const push = new PushRegistry()
   const { app, listener } = createHttpApp(
-    { broker, config, metrics, connections: () => connections, push, jobs },
+    { broker, config, metrics, connections: () => listener.connections, push, jobs },
     { level: config.logLevel },
     [webhooks, eventRoutes, presenceRoutes, jobRoutes, rpcRoutes],
   )
   const detachWebSocket = attachWebSocket(listener.main, broker, config, push)
-  listener.main.on('connection', (socket: Socket) => {
-    connections += 1
-    // `on`, not `once`: it fires once anyway, and `once` keeps a bound wrapper per connection.
-    socket.on('close', () => {
-      connections -= 1
-    })
-  })
   metrics.gauge('switchboard_long_poll_waiters', 'Long polls held now', () => broker.hub.waiting)
-  metrics.gauge('switchboard_connections', 'Open client connections', () => connections)
+  metrics.gauge('switchboard_connections', 'Open client connections', () => listener.connections)
   metrics.gauge('switchboard_push_connections', 'Open SSE streams, WebSockets and TCP sessions', () =>
     push.count(),
   )

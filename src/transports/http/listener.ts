@@ -31,6 +31,7 @@ export class Listener {
   readonly secure: http2.Http2SecureServer | undefined
   readonly #sessions = new Set<http2.ServerHttp2Session>()
   readonly #perClient = new Map<string, number>()
+  #open = 0
   readonly #options: ListenerOptions
   /** HTTP/1.1 responses not yet finished: told to close their connection when draining. */
   readonly #inFlight = new Set<http.ServerResponse>()
@@ -89,6 +90,11 @@ export class Listener {
     }
   }
 
+  /** Connections open on the port now, refused ones until they are closed. */
+  get connections(): number {
+    return this.#open
+  }
+
   /** The server that listens on the port. */
   get main(): http.Server | http2.Http2SecureServer {
     return this.secure ?? this.http1
@@ -142,8 +148,8 @@ export class Listener {
   }
 
   /**
-   * Counts a new connection against its client address's limit, until it closes (`closed` runs
-   * then too: one listener for all of a connection's bookkeeping, since an idle one keeps each).
+   * Counts a new connection, and against its client address's limit, until it closes (`closed`
+   * runs then too: one listener for all of a connection's bookkeeping, since an idle one keeps each).
    * Over the limit, or while draining, the connection is refused: answered 429 in plain HTTP, or
    * closed (a TLS connection has not said anything a server could answer yet).
    */
@@ -151,10 +157,12 @@ export class Listener {
     const client = socket.remoteAddress ?? ''
     const count = (this.#perClient.get(client) ?? 0) + 1
     this.#perClient.set(client, count)
+    this.#open += 1
     // Before anything is written: a refused client that goes on sending resets the socket.
     socket.on('error', () => socket.destroy())
     socket.on('close', () => {
       closed()
+      this.#open -= 1
       const left = (this.#perClient.get(client) ?? 1) - 1
       if (left <= 0) this.#perClient.delete(client)
       else this.#perClient.set(client, left)
