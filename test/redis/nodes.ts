@@ -241,14 +241,16 @@ export async function startSentinelGroup(): Promise<{
     masterPort,
     failover: async () => {
       // A planned fail-over: the replica has everything the master acknowledged first.
-      const offsetOf = async (redis: OwnRedis) => {
+      const replication = async (redis: OwnRedis) => {
         const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 })
         try {
-          return Number(/master_repl_offset:(\d+)/.exec(await admin.info('replication'))?.[1])
+          return await admin.info('replication')
         } finally {
           admin.disconnect()
         }
       }
+      const offsetOf = async (redis: OwnRedis) =>
+        Number(/master_repl_offset:(\d+)/.exec(await replication(redis))?.[1])
       const written = await offsetOf(master)
       await waitUntil(async () => (await offsetOf(replica)) >= written, {
         timeoutMs: 10_000,
@@ -259,6 +261,13 @@ export async function startSentinelGroup(): Promise<{
         timeoutMs: 20_000,
         everyMs: 100,
         what: 'the replica to be the master',
+      })
+      // Until the old master follows the new one, it still takes the writes of a client that has
+      // not switched yet (Redis's own window: those writes are lost).
+      await waitUntil(async () => (await replication(master)).includes('role:slave'), {
+        timeoutMs: 30_000,
+        everyMs: 100,
+        what: 'the old master to follow the new one',
       })
     },
     remove: async () => {

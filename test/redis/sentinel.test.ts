@@ -42,9 +42,10 @@ if (await redisAvailable()) {
 
     it('finds the master through the Sentinel, and follows it to the replica on fail-over', async () => {
       const namespaces = new Namespaces()
+      const prefix = `sbtest:${randomUUID()}:`
       const engine = new RedisEngine({
         url: group.url,
-        prefix: `sbtest:${randomUUID()}:`,
+        prefix,
         settingsFor: (c) => namespaces.settingsFor(c),
         idempotencyWindowMs: 60_000,
       })
@@ -68,6 +69,21 @@ if (await redisAvailable()) {
         expect(after.coordinates[0].offset).toBe(2)
         const texts = (await engine.read('watched', 0, 10)).map((m) => Buffer.from(m.payload).toString())
         expect(texts).toEqual(['before', 'after'])
+        // Both are on the new master itself, not on the old one before it was demoted.
+        const onNewMaster = new RedisEngine({
+          url: group.replica.url,
+          prefix,
+          settingsFor: (c) => namespaces.settingsFor(c),
+          idempotencyWindowMs: 60_000,
+        })
+        try {
+          const there = (await onNewMaster.read('watched', 0, 10)).map((m) =>
+            Buffer.from(m.payload).toString(),
+          )
+          expect(there).toEqual(['before', 'after'])
+        } finally {
+          await onNewMaster.close()
+        }
       } finally {
         await engine.close()
       }

@@ -39,7 +39,9 @@ export function connect(url: string, subscriber = false): RedisClient {
   }
   if (parsed.scheme === 'redis+sentinel') {
     const name = parsed.path || 'mymaster'
-    return new Redis({ ...options, ...auth, sentinels: hosts, name })
+    // Told of a fail-over by the Sentinels (`+switch-master`), not only once the old master drops
+    // the connection: until it is demoted it still takes writes the new master never sees.
+    return new Redis({ ...options, ...auth, sentinels: hosts, name, failoverDetector: true })
   }
   return new Redis(url, options)
 }
